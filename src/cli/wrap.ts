@@ -1,0 +1,115 @@
+// `policylayer wrap`: MCP over this process's stdio, the server as a child process or a remote URL.
+import path from 'node:path';
+import { openLivePolicy, staticPolicy, type LivePolicy } from '../config/live.js';
+import { ConfigSchema, type ServerConfig } from '../config/schema.js';
+import { createLogger } from '../log.js';
+import { createRelay } from '../proxy/relay.js';
+import { stdioSelf } from '../transport/stdio-self.js';
+import { openUpstream, upstreamFrameLimit } from '../transport/upstream.js';
+import { parseHeaders, parseVerbArgs, usageError } from './args.js';
+
+const USAGE = `usage:
+  policylayer wrap -c policylayer.yaml --server NAME
+  policylayer wrap [-c policylayer.yaml [--server NAME]] -- <command> [args...]
+  policylayer wrap [-c policylayer.yaml [--server NAME]] --upstream URL [--header "Name: value"]...
+
+Speaks MCP on stdin/stdout; put this command where your MCP client config names the server.`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseVerbArgs(
+    'wrap',
+    args,
+    {
+      config: { type: 'string', short: 'c' },
+      server: { type: 'string', short: 's' },
+      upstream: { type: 'string' },
+      header: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const log = createLogger();
+  const command = positionals;
+  if (command.length > 0 && values.upstream) throw usageError('give either -- <command> or --upstream URL, not both', USAGE);
+
+  const { name, policy, server } = await resolveServer(values.config, values.server, log);
+  const upstreamConfig: ServerConfig =
+    command.length > 0
+      ? { ...server, command, url: undefined }
+      : values.upstream
+        ? { ...server, command: undefined, url: values.upstream, headers: { ...server.headers, ...parseHeaders(values.header, USAGE) } }
+        : server;
+  if (!upstreamConfig.command && !upstreamConfig.url) throw usageError('nothing to wrap', USAGE);
+
+  const maxBytes = policy.current().config.gateway.max_message_bytes;
+  const client = stdioSelf(maxBytes);
+  const upstream = openUpstream(stripUndefined(upstreamConfig), upstreamFrameLimit(maxBytes), log);
+
+  return new Promise<number>((resolve) => {
+    const relay = createRelay({
+      server: name,
+      policy: () => policy.current().server(name) ?? fail(name),
+      client,
+      upstream,
+      onEnd(side, reason) {
+        policy.close();
+        if (side === 'upstream') {
+          log.error(`server "${name}" ended the session: ${reason ?? 'connection closed'}`);
+          resolve(1);
+        } else {
+          // Client EOF: the upstream was asked to close; exit once it has, or shortly after.
+          setTimeout(() => resolve(0), 100).unref();
+          resolve(0);
+        }
+      },
+    });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        if ('kill' in upstream && typeof upstream.kill === 'function') upstream.kill(signal);
+        relay.close();
+        policy.close();
+        resolve(signal === 'SIGINT' ? 130 : 143);
+      });
+    }
+  });
+}
+
+function fail(name: string): never {
+  throw new Error(`server "${name}" is no longer in the policy file`);
+}
+
+/** Finds the server's rules: named in the file, the file's only server, or allow-all when there is no file. */
+async function resolveServer(
+  file: string | undefined,
+  requested: string | undefined,
+  log: ReturnType<typeof createLogger>,
+): Promise<{ name: string; policy: LivePolicy; server: ServerConfig }> {
+  if (!file) {
+    if (requested) throw usageError('--server needs -c FILE', USAGE);
+    const name = 'wrapped';
+    const config = ConfigSchema.parse({ version: 1, servers: { [name]: { command: ['-'] } } });
+    return { name, policy: staticPolicy(config), server: config.servers[name]! };
+  }
+  const policy = await openLivePolicy(path.resolve(file), log);
+  const servers = policy.current().config.servers;
+  const names = Object.keys(servers);
+  const name = requested ?? (names.length === 1 ? names[0] : undefined);
+  if (!name) {
+    policy.close();
+    throw usageError(`${file} has ${names.length} servers (${names.join(', ') || 'none'}); choose one with --server NAME`, USAGE);
+  }
+  const server = servers[name];
+  if (!server) {
+    policy.close();
+    throw usageError(`${file} has no server "${name}"; it has: ${names.join(', ') || 'none'}`, USAGE);
+  }
+  return { name, policy, server };
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,122 @@
+// The policylayer.yaml schema: the single source of truth for what a policy file may contain.
+import { z } from 'zod';
+
+export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export const ActionSchema = z.enum(['allow', 'deny', 'hide']).describe(
+  'allow: forward the call; deny: answer with a [POLICY DENIED] result; hide: remove the tool from tools/list and answer calls as unknown tool',
+);
+export type Action = z.infer<typeof ActionSchema>;
+
+export const RuleSchema = z.union([
+  ActionSchema,
+  z
+    .object({
+      action: ActionSchema,
+      reason: z.string().min(1).optional().describe('Shown to the agent in the [POLICY DENIED] text'),
+    })
+    .strict(),
+]);
+export type RuleInput = z.infer<typeof RuleSchema>;
+
+const stringMap = z.record(z.string(), z.string());
+
+export const ServerSchema = z
+  .object({
+    command: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('Local server started as a child process over stdio: [program, arg, ...]'),
+    env: stringMap.optional().describe('Extra environment for the child (values may use ${VAR})'),
+    cwd: z.string().optional().describe('Working directory of the child'),
+    url: z.url({ protocol: /^https?$/ }).optional().describe('Remote server: Streamable HTTP, falling back to legacy SSE'),
+    headers: stringMap.optional().describe('HTTP headers sent to the remote server (values may use ${VAR})'),
+    transport: z
+      .enum(['auto', 'streamable-http', 'sse'])
+      .default('auto')
+      .describe('For url servers: auto tries Streamable HTTP, then legacy SSE'),
+    shared: z.boolean().default(false).describe('stdio servers: one child for all client sessions instead of one each'),
+    default: ActionSchema.default('allow').describe('Action for tools that no rule names'),
+    tools: z.record(z.string().min(1), RuleSchema).default({}).describe('Rules by exact tool name or glob (* and ?)'),
+    hide: z.array(z.string().min(1)).default([]).describe('Tool names or globs removed from tools/list'),
+  })
+  .strict()
+  // `when` makes these cross-field checks run even if a field has its own problem, so that `validate` reports
+  // everything in one pass. The value may then be partly invalid: the checks only test presence.
+  // `params.at: 'key'` asks the loader to point at the key rather than at its value.
+  .superRefine(
+    (s, ctx) => {
+      if (!s.command && !s.url) {
+        ctx.addIssue({
+          code: 'custom',
+          params: { hint: 'add `command: [program, arg, …]` for a local server, or `url: http://…` for a remote one' },
+          message: 'a server needs one of `command` (stdio) or `url` (remote)',
+        });
+      } else if (s.command && s.url) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['url'],
+          params: { at: 'key', hint: 'keep `command` for a local stdio server or `url` for a remote one, not both' },
+          message: 'a server has either `command` or `url`, not both',
+        });
+      }
+      for (const key of ['env', 'cwd'] as const) {
+        if (s.url && !s.command && s[key] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            params: { at: 'key', hint: `remove \`${key}\`, or use \`command\` instead of \`url\`` },
+            message: `\`${key}\` only applies to \`command\` servers`,
+          });
+        }
+      }
+      if (s.command && !s.url && s.headers !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['headers'],
+          params: { at: 'key', hint: 'remove `headers`; pass secrets to a local server through `env`' },
+          message: '`headers` only apply to `url` servers',
+        });
+      }
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
+  );
+export type ServerConfig = z.infer<typeof ServerSchema>;
+
+export const GatewaySchema = z
+  .object({
+    listen: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8787')
+      .default('127.0.0.1:8787')
+      .describe('host:port to listen on; port 0 picks a free port'),
+    allowed_hosts: z
+      .array(z.string())
+      .default([])
+      .describe('Extra Host header values accepted besides the listen address and localhost (DNS-rebinding guard)'),
+    allowed_origins: z
+      .array(z.string())
+      .default([])
+      .describe('Browser origins accepted besides localhost ones (DNS-rebinding guard)'),
+    max_message_bytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Larger frames are refused'),
+  })
+  .strict();
+export type GatewayConfig = z.infer<typeof GatewaySchema>;
+
+export const ConfigSchema = z
+  .object({
+    version: z.literal(1).describe('Format version of this file; always 1'),
+    gateway: GatewaySchema.default(() => GatewaySchema.parse({})).describe('The HTTP listener of `policylayer start`'),
+    servers: z
+      .record(z.string().regex(SERVER_NAME, 'server names use letters, digits, _ and - (they appear in URLs)'), ServerSchema)
+      .default({})
+      .describe('MCP servers by name; each is served at /mcp/<name>'),
+  })
+  .strict()
+  .meta({ title: 'policylayer.yaml', description: 'Policy file of the policylayer MCP gateway' });
+export type Config = z.infer<typeof ConfigSchema>;
+
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(ConfigSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,108 @@
+// Compiles a validated config into per-server indexes and decides tool calls; pure, no I/O.
+import type { Action, Config, RuleInput, ServerConfig } from '../config/schema.js';
+import { RESTRICTIVENESS, type Decision } from './decision.js';
+import { globToRegExp, isGlob, literalLength, skeleton } from './names.js';
+
+interface CompiledRule {
+  decision: Decision;
+  /** Order in the file, the last tie-breaker. */
+  order: number;
+}
+interface PatternRule extends CompiledRule {
+  regex: RegExp;
+  skeletonRegex: RegExp;
+  specificity: number;
+}
+
+export interface ServerPolicy {
+  readonly server: string;
+  /** The decision for a `tools/call` of `tool` (the name exactly as the client sent it). */
+  decide(tool: string): Decision;
+  /** Whether `tools/list` may show the tool. */
+  isVisible(tool: string): boolean;
+}
+
+export interface Policy {
+  readonly config: Config;
+  server(name: string): ServerPolicy | undefined;
+}
+
+const LOOKALIKE_NOTE =
+  'the name differs from the rule only by case, spacing, separators or look-alike characters; tool names must match exactly';
+const DECISION_CACHE_LIMIT = 4096;
+
+export function compilePolicy(config: Config): Policy {
+  const servers = new Map<string, ServerPolicy>();
+  for (const [name, server] of Object.entries(config.servers)) servers.set(name, compileServer(name, server));
+  return { config, server: (name) => servers.get(name) };
+}
+
+function ruleDecision(path: string, input: RuleInput): Decision {
+  if (typeof input === 'string') return { action: input, rule: path };
+  return input.reason === undefined
+    ? { action: input.action, rule: path }
+    : { action: input.action, rule: path, reason: input.reason };
+}
+
+function compileServer(server: string, cfg: ServerConfig): ServerPolicy {
+  const exact = new Map<string, CompiledRule>();
+  const patterns: PatternRule[] = [];
+  const bySkeleton = new Map<string, CompiledRule>();
+  let order = 0;
+
+  const add = (key: string, decision: Decision): void => {
+    const rule = { decision, order: order++ };
+    if (isGlob(key)) {
+      patterns.push({ ...rule, regex: globToRegExp(key), skeletonRegex: globToRegExp(skeleton(key)), specificity: literalLength(key) });
+    } else {
+      const prior = exact.get(key);
+      if (!prior || stricter(decision.action, prior.decision.action)) exact.set(key, rule);
+      const sk = skeleton(key);
+      const priorSk = bySkeleton.get(sk);
+      if (!priorSk || stricter(decision.action, priorSk.decision.action)) bySkeleton.set(sk, rule);
+    }
+  };
+  for (const [key, input] of Object.entries(cfg.tools)) add(key, ruleDecision(`servers.${server}.tools.${key}`, input));
+  cfg.hide.forEach((key, i) => add(key, { action: 'hide', rule: `servers.${server}.hide[${i}]` }));
+  // Most specific pattern first; on a tie the more restrictive, then the earlier in the file.
+  patterns.sort(
+    (a, b) =>
+      b.specificity - a.specificity ||
+      RESTRICTIVENESS[b.decision.action] - RESTRICTIVENESS[a.decision.action] ||
+      a.order - b.order,
+  );
+  const fallback: Decision = { action: cfg.default, rule: `servers.${server}.default` };
+  const cache = new Map<string, Decision>();
+
+  const decideUncached = (tool: string): Decision => {
+    const hit = exact.get(tool);
+    if (hit) return hit.decision;
+    const byPattern = patterns.find((p) => p.regex.test(tool))?.decision ?? fallback;
+    // A name that folds onto a stricter rule is a trick (or a typo): the stricter rule applies.
+    const folded = skeleton(tool);
+    let strictest: Decision | undefined = bySkeleton.get(folded)?.decision;
+    for (const p of patterns) {
+      if (p.skeletonRegex.test(folded) && (!strictest || stricter(p.decision.action, strictest.action))) strictest = p.decision;
+    }
+    if (strictest && stricter(strictest.action, byPattern.action)) {
+      const reason = strictest.reason ? `${strictest.reason} (${LOOKALIKE_NOTE})` : LOOKALIKE_NOTE;
+      return { ...strictest, reason };
+    }
+    return byPattern;
+  };
+
+  const decide = (tool: string): Decision => {
+    let d = cache.get(tool);
+    if (d === undefined) {
+      d = decideUncached(tool);
+      if (cache.size >= DECISION_CACHE_LIMIT) cache.clear();
+      cache.set(tool, d);
+    }
+    return d;
+  };
+  return { server, decide, isVisible: (tool) => decide(tool).action !== 'hide' };
+}
+
+function stricter(a: Action, b: Action): boolean {
+  return RESTRICTIVENESS[a] > RESTRICTIVENESS[b];
+}

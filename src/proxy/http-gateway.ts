@@ -1,0 +1,232 @@
+// The `start` listener: every configured server at /mcp/<server> (Streamable HTTP) and /mcp/<server>/sse (legacy).
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serverPolicy, type LivePolicy } from '../config/live.js';
+import type { ServerConfig } from '../config/schema.js';
+import { RpcCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import { createHostGuard } from './http-guard.js';
+import { answerVerdict, createPipeTarget, pipeRequest, type PipeTarget } from './http-pipe.js';
+import { BodyTooLarge, decodeMcpHeader, header, readBody, sendRpcError, tooLarge } from './http-util.js';
+import { inspectClientFrame, type StandardHeaders } from './inspect.js';
+import type { JsonRpcId } from './jsonrpc.js';
+import { createMessageSession, type MessageSession } from './message-session.js';
+
+type Session =
+  | { kind: 'pipe'; id: string; server: string; upstreamSession: string; lastActivity: number }
+  | { kind: 'message'; id: string; server: string; session: MessageSession };
+
+export interface HttpGateway {
+  url: string;
+  server: http.Server;
+  sessionCount(): number;
+  close(): Promise<void>;
+}
+
+const IDLE_MS = 30 * 60 * 1000;
+const ROUTE = /^\/mcp\/([^/?]+)(\/sse|\/messages)?\/?$/;
+
+export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<HttpGateway> {
+  const sessions = new Map<string, Session>();
+  const targets = new Map<string, PipeTarget>();
+  const gw = () => live.current().config.gateway;
+
+  const pipeTarget = (cfg: ServerConfig): PipeTarget => {
+    const key = `${cfg.url}\n${JSON.stringify(cfg.headers ?? {})}`;
+    let t = targets.get(key);
+    if (!t) targets.set(key, (t = createPipeTarget(cfg.url!, cfg.headers ?? {})));
+    return t;
+  };
+
+  const openMessageSession = (name: string, cfg: ServerConfig, legacyStream?: ServerResponse): MessageSession => {
+    const id = randomUUID();
+    const session = createMessageSession({
+      id,
+      server: name,
+      config: cfg,
+      policy: () => serverPolicy(live, name),
+      maxBytes: gw().max_message_bytes,
+      log,
+      ...(legacyStream && { legacyStream }),
+      onEnd: (_s, reason) => {
+        sessions.delete(id);
+        log.debug(`session ${id} on "${name}" ended: ${reason}`);
+      },
+    });
+    sessions.set(id, { kind: 'message', id, server: name, session });
+    return session;
+  };
+
+  const standardHeaders = (req: IncomingMessage): StandardHeaders | undefined => {
+    const method = header(req, 'mcp-method');
+    const name = header(req, 'mcp-name');
+    return method === undefined && name === undefined ? undefined : { method, name: decodeMcpHeader(name) };
+  };
+
+  async function handlePost(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig, sub: string | undefined): Promise<void> {
+    const limit = gw().max_message_bytes;
+    let raw: string;
+    try {
+      raw = await readBody(req, limit);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return tooLarge(res, limit);
+      throw err;
+    }
+    const headers = standardHeaders(req);
+    const sid = sub === '/messages' ? new URL(req.url ?? '', 'http://x').searchParams.get('sessionId') ?? undefined : header(req, 'mcp-session-id');
+    if (sid !== undefined) {
+      const s = sessions.get(sid);
+      if (!s || s.server !== name) return sendRpcError(res, 404, RpcCode.UPSTREAM_UNAVAILABLE, 'Session not found: it ended or never existed; send initialize again');
+      if (s.kind === 'message') return s.session.handlePost(req, res, raw, headers);
+      s.lastActivity = Date.now();
+      const verdict = inspectClientFrame(raw, name, serverPolicy(live, name), headers);
+      if (verdict.kind === 'answer') return answerVerdict(res, verdict, sid);
+      await pipeRequest(pipeTarget(cfg), req, res, {
+        method: 'POST',
+        body: verdict.raw,
+        upstreamSession: s.upstreamSession,
+        sessionHeader: () => sid,
+        replyToId: requestId(verdict.message),
+        ...(verdict.listId !== undefined && { filter: { listId: verdict.listId, policy: () => serverPolicy(live, name) } }),
+      });
+      return;
+    }
+    if (sub === '/messages') return sendRpcError(res, 400, RpcCode.INVALID_REQUEST, 'POST /messages needs ?sessionId= from the SSE endpoint event');
+    const initialize = raw.includes('"initialize"') && isInitialize(raw);
+    if (!cfg.url || cfg.transport === 'sse') {
+      if (!initialize) {
+        return sendRpcError(res, 400, RpcCode.INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required; start with an initialize request');
+      }
+      return openMessageSession(name, cfg).handlePost(req, res, raw, headers);
+    }
+    // A remote Streamable HTTP server: decide, forward, stream back; sessions are the upstream's, renamed.
+    const verdict = inspectClientFrame(raw, name, serverPolicy(live, name), headers);
+    if (verdict.kind === 'answer') return answerVerdict(res, verdict);
+    await pipeRequest(pipeTarget(cfg), req, res, {
+      method: 'POST',
+      body: verdict.raw,
+      replyToId: requestId(verdict.message),
+      sessionHeader: (upstreamSession) => {
+        if (!initialize || upstreamSession === undefined) return undefined;
+        const id = randomUUID();
+        sessions.set(id, { kind: 'pipe', id, server: name, upstreamSession, lastActivity: Date.now() });
+        return id;
+      },
+      beforeHead: (status) => {
+        if (!(initialize && cfg.transport === 'auto' && [400, 404, 405].includes(status))) return false;
+        log.info(`server "${name}" (${cfg.url}) does not speak Streamable HTTP (HTTP ${status}); using legacy SSE`);
+        openMessageSession(name, { ...cfg, transport: 'sse' }).handlePost(req, res, raw, headers);
+        return true;
+      },
+      ...(verdict.listId !== undefined && { filter: { listId: verdict.listId, policy: () => serverPolicy(live, name) } }),
+    });
+  }
+
+  async function handleGetOrDelete(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig): Promise<void> {
+    const sid = header(req, 'mcp-session-id');
+    const s = sid === undefined ? undefined : sessions.get(sid);
+    if (sid !== undefined && (!s || s.server !== name)) return sendRpcError(res, 404, RpcCode.UPSTREAM_UNAVAILABLE, 'Session not found');
+    const method = req.method as 'GET' | 'DELETE';
+    if (s?.kind === 'message') {
+      if (method === 'GET') return s.session.handleGet(res);
+      s.session.close('client ended the session');
+      res.writeHead(200).end();
+      return;
+    }
+    if (!cfg.url || cfg.transport === 'sse') return sendRpcError(res, 405, RpcCode.INVALID_REQUEST, 'Method not allowed without a session');
+    if (s && method === 'DELETE') sessions.delete(s.id);
+    if (s) s.lastActivity = Date.now();
+    await pipeRequest(pipeTarget(cfg), req, res, { method, ...(s && { upstreamSession: s.upstreamSession, sessionHeader: () => s.id }) });
+  }
+
+  function handleLegacyStream(res: ServerResponse, name: string, cfg: ServerConfig): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const session = openMessageSession(name, cfg, res);
+    res.write(`event: endpoint\ndata: /mcp/${encodeURIComponent(name)}/messages?sessionId=${session.id}\n\n`);
+  }
+
+  let guard = createHostGuard('127.0.0.1', 0, [], []);
+  const server = http.createServer((req, res) => {
+    const refused = guard.check(req);
+    if (refused) return sendRpcError(res, 403, RpcCode.INVALID_REQUEST, `Forbidden: ${refused}`);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/healthz' && req.method === 'GET') {
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: 'ok', servers: Object.keys(live.current().config.servers), sessions: sessions.size }));
+    }
+    const m = ROUTE.exec(path);
+    const name = m ? decodeURIComponent(m[1] ?? '') : undefined;
+    const cfg = name !== undefined && Object.hasOwn(live.current().config.servers, name) ? live.current().config.servers[name] : undefined;
+    if (!m || !name || !cfg) {
+      const known = Object.keys(live.current().config.servers).map((s) => `/mcp/${s}`).join(', ');
+      return sendRpcError(res, 404, RpcCode.INVALID_REQUEST, `Not found: ${path}. Servers are served at: ${known || '(none configured)'}`);
+    }
+    const sub = m[2];
+    const work =
+      req.method === 'POST' && sub !== '/sse'
+        ? handlePost(req, res, name, cfg, sub)
+        : req.method === 'GET' && sub === '/sse'
+          ? (handleLegacyStream(res, name, cfg), Promise.resolve())
+          : (req.method === 'GET' || req.method === 'DELETE') && sub === undefined
+            ? handleGetOrDelete(req, res, name, cfg)
+            : Promise.resolve(sendRpcError(res, 405, RpcCode.INVALID_REQUEST, `Method ${req.method} not allowed on ${path}`));
+    work.catch((err: Error) => {
+      log.error(`internal error on ${req.method} ${path}: ${err.stack ?? err.message}`);
+      if (!res.headersSent) sendRpcError(res, 500, RpcCode.INTERNAL_ERROR, 'Internal error in the gateway; the request was not forwarded');
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  const sweep = setInterval(() => {
+    const cutoff = Date.now() - IDLE_MS;
+    for (const s of sessions.values()) {
+      if (s.kind === 'pipe' && s.lastActivity < cutoff) sessions.delete(s.id);
+      if (s.kind === 'message' && s.session.lastActivity < cutoff && !s.session.hasStream()) s.session.close('idle for 30 minutes');
+    }
+  }, 60_000);
+  sweep.unref();
+
+  const { host, port } = splitListen(gw().listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  guard = createHostGuard(host, actual, gw().allowed_hosts, gw().allowed_origins);
+  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  return {
+    url: `http://${shownHost}:${actual}`,
+    server,
+    sessionCount: () => sessions.size,
+    close: async () => {
+      clearInterval(sweep);
+      for (const s of sessions.values()) if (s.kind === 'message') s.session.close('gateway shutting down');
+      sessions.clear();
+      for (const t of targets.values()) t.agent.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function splitListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
+  return { host, port: Number(listen.slice(i + 1)) };
+}
+
+function isInitialize(raw: string): boolean {
+  try {
+    return (JSON.parse(raw) as { method?: unknown }).method === 'initialize';
+  } catch {
+    return false;
+  }
+}
+
+function requestId(message: Record<string, unknown>): JsonRpcId | undefined {
+  const id = message.id;
+  return typeof message.method === 'string' && (typeof id === 'string' || typeof id === 'number') ? id : undefined;
+}

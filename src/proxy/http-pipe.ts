@@ -1,0 +1,141 @@
+// Streamable HTTP client → Streamable HTTP server: decide the request body, then stream the upstream's bytes back.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import { RpcCode } from '../errors.js';
+import type { ServerPolicy } from '../policy/compile.js';
+import { createSseParser, sseEvent } from '../transport/sse.js';
+import { header, sendJson, sendReply } from './http-util.js';
+import type { Verdict } from './inspect.js';
+import { errorResponse, type JsonRpcId } from './jsonrpc.js';
+import { filterToolsListResponse } from './tools-filter.js';
+
+export interface PipeTarget {
+  url: URL;
+  headers: Record<string, string>;
+  agent: http.Agent;
+}
+
+export function createPipeTarget(url: string, headers: Record<string, string>): PipeTarget {
+  const u = new URL(url);
+  const Agent = u.protocol === 'https:' ? https.Agent : http.Agent;
+  return { url: u, headers, agent: new Agent({ keepAlive: true, maxSockets: 512 }) };
+}
+
+/** Client headers that carry protocol meaning and go upstream; credentials and hop-by-hop headers do not. */
+const FORWARDED_REQUEST_HEADERS = ['accept', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name', 'traceparent', 'tracestate', 'baggage'];
+const FORWARDED_RESPONSE_HEADERS = ['content-type', 'cache-control', 'mcp-protocol-version'];
+
+export function upstreamHeaders(target: PipeTarget, req: IncomingMessage, upstreamSession: string | undefined): Record<string, string> {
+  const h: Record<string, string> = { ...target.headers };
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const v = header(req, name);
+    if (v !== undefined) h[name] = v;
+  }
+  for (const [name, v] of Object.entries(req.headers)) {
+    if (name.startsWith('mcp-param-') && typeof v === 'string') h[name] = v;
+  }
+  if (upstreamSession !== undefined) h['mcp-session-id'] = upstreamSession;
+  return h;
+}
+
+export interface PipeResult {
+  status: number;
+  /** The upstream's Mcp-Session-Id, when it issued one (on initialize). */
+  upstreamSession?: string;
+}
+
+/**
+ * Sends `body` upstream and streams the answer into `res`. `sessionHeader` is the gateway's own session id,
+ * which replaces the upstream's. Resolves once the upstream's status is known; `beforeHead` may take over
+ * (return true) instead of streaming, e.g. to fall back to legacy SSE.
+ */
+export function pipeRequest(
+  target: PipeTarget,
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: {
+    method: 'POST' | 'GET' | 'DELETE';
+    body?: string;
+    upstreamSession?: string;
+    sessionHeader?: (upstreamSession: string | undefined) => string | undefined;
+    filter?: { listId: JsonRpcId; policy: () => ServerPolicy };
+    replyToId?: JsonRpcId | undefined;
+    beforeHead?: (status: number) => boolean;
+  },
+): Promise<PipeResult> {
+  return new Promise((resolve) => {
+    const headers = upstreamHeaders(target, req, opts.upstreamSession);
+    if (opts.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(opts.body));
+    }
+    const up = http.request(target.url, { method: opts.method, headers, agent: target.agent }, (upRes) => {
+      const status = upRes.statusCode ?? 502;
+      const upstreamSession = header(upRes as unknown as IncomingMessage, 'mcp-session-id');
+      const result: PipeResult = upstreamSession === undefined ? { status } : { status, upstreamSession };
+      if (opts.beforeHead?.(status)) {
+        upRes.resume();
+        return resolve(result);
+      }
+      const out: Record<string, string> = {};
+      for (const name of FORWARDED_RESPONSE_HEADERS) {
+        const v = upRes.headers[name];
+        if (typeof v === 'string') out[name] = v;
+      }
+      const sid = opts.sessionHeader ? opts.sessionHeader(upstreamSession) : undefined;
+      if (sid !== undefined) out['mcp-session-id'] = sid;
+      resolve(result);
+      if (opts.filter && status === 200) return filterInto(upRes, res, out, opts.filter.listId, opts.filter.policy);
+      res.writeHead(status, out);
+      res.flushHeaders();
+      upRes.pipe(res);
+      res.on('close', () => upRes.destroy());
+    });
+    up.on('error', (err) => {
+      if (!res.headersSent) {
+        const message = `upstream ${target.url.href} unreachable: ${err.message}`;
+        if (opts.replyToId !== undefined) sendJson(res, 200, errorResponse(opts.replyToId, RpcCode.UPSTREAM_UNAVAILABLE, message));
+        else sendJson(res, 502, errorResponse(null, RpcCode.UPSTREAM_UNAVAILABLE, message));
+      } else res.destroy();
+      resolve({ status: 502 });
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
+    up.end(opts.body);
+  });
+}
+
+/** tools/list answers are buffered (JSON or SSE), filtered by the policy and sent; everything else stays bytes. */
+function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<string, string>, listId: JsonRpcId, policy: () => ServerPolicy): void {
+  const chunks: Buffer[] = [];
+  upRes.on('data', (c: Buffer) => chunks.push(c));
+  upRes.on('end', () => {
+    const body = Buffer.concat(chunks).toString('utf8');
+    const rewrite = (data: string): string => {
+      try {
+        const message = JSON.parse(data);
+        if (message?.id !== listId) return data;
+        const filtered = filterToolsListResponse(message, policy());
+        return filtered ? JSON.stringify(filtered) : data;
+      } catch {
+        return data;
+      }
+    };
+    let text: string;
+    if ((out['content-type'] ?? '').includes('text/event-stream')) {
+      text = '';
+      const parser = createSseParser((e) => {
+        text += sseEvent(e.event === 'message' ? rewrite(e.data) : e.data, e.id, e.event);
+      });
+      parser.push(body);
+      parser.end();
+    } else text = rewrite(body);
+    delete out['content-length'];
+    sendJson(res, 200, text, out);
+  });
+}
+
+export function answerVerdict(res: ServerResponse, verdict: Extract<Verdict, { kind: 'answer' }>, sessionId?: string): void {
+  sendReply(res, verdict.reply, verdict.headerMismatch ? 400 : 200, sessionId ? { 'mcp-session-id': sessionId } : undefined);
+}

@@ -1,0 +1,67 @@
+// Small node:http helpers shared by the gateway's HTTP handlers.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RpcCode } from '../errors.js';
+import { errorResponse, type JsonRpcResponse } from './jsonrpc.js';
+
+export class BodyTooLarge extends Error {}
+
+/** Reads a request body up to `limit` bytes; a larger body is refused without being buffered. */
+export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) return reject(new BodyTooLarge(`${declared} bytes`));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge(`more than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendRpcError(res: ServerResponse, status: number, code: number, message: string): void {
+  sendJson(res, status, errorResponse(null, code, message));
+}
+
+export function sendReply(res: ServerResponse, reply: JsonRpcResponse | JsonRpcResponse[] | null, status = 200, headers?: Record<string, string>): void {
+  if (reply === null) {
+    res.writeHead(202, headers).end();
+    return;
+  }
+  sendJson(res, status, reply, headers);
+}
+
+export function tooLarge(res: ServerResponse, limit: number): void {
+  sendRpcError(res, 413, RpcCode.INVALID_REQUEST, `Message refused: larger than the gateway's ${limit}-byte limit (gateway.max_message_bytes)`);
+}
+
+export function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+const SENTINEL = /^=\?base64\?(.*)\?=$/;
+/** Decodes an `Mcp-Name`-style header value, which non-ASCII names carry as `=?base64?…?=`. */
+export function decodeMcpHeader(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const m = SENTINEL.exec(value);
+  return m ? Buffer.from(m[1] ?? '', 'base64').toString('utf8') : value;
+}
+
+export function acceptsEventStream(req: IncomingMessage): boolean {
+  return (header(req, 'accept') ?? '').includes('text/event-stream');
+}

@@ -1,0 +1,130 @@
+// Decides what happens to one client→server frame: forward (bytes, or the exact object decided on) or answer.
+import { RpcCode } from '../errors.js';
+import type { ServerPolicy } from '../policy/compile.js';
+import type { Decision } from '../policy/decision.js';
+import { denialResponse, unknownToolResponse } from './denial.js';
+import { errorResponse, kindOf, type JsonRpcId, type JsonRpcResponse } from './jsonrpc.js';
+
+export interface StandardHeaders {
+  /** `Mcp-Method`, when the HTTP request carried it. */
+  method?: string | undefined;
+  /** `Mcp-Name`, already decoded from its base64 sentinel form. */
+  name?: string | undefined;
+}
+
+export type Verdict =
+  | {
+      kind: 'forward';
+      /** What to send upstream: the original bytes when they cannot be read two ways, else a re-serialisation. */
+      raw: string;
+      message: Record<string, unknown>;
+      /** Request id whose response is a tools/list result to filter. */
+      listId?: JsonRpcId;
+      /** Present for tools/call: the decision that let it through. */
+      tool?: { name: string; decision: Decision };
+    }
+  | { kind: 'answer'; reply: JsonRpcResponse | JsonRpcResponse[] | null; headerMismatch?: boolean; tool?: { name: string; decision: Decision } };
+
+// Methods the gateway interprets; a near-miss spelling of one is refused so that a lenient server cannot
+// run a call the policy never saw.
+const GOVERNED = ['tools/call', 'tools/list'];
+const NAME_SOURCE: Record<string, string> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+
+export function inspectClientFrame(
+  raw: string,
+  server: string,
+  policy: ServerPolicy,
+  headers?: StandardHeaders,
+): Verdict {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    return answer(errorResponse(null, RpcCode.PARSE_ERROR, `Parse error: ${(err as Error).message}`));
+  }
+  if (Array.isArray(parsed)) {
+    // Batches were dropped from MCP in 2025-06-18; deciding them as a unit invites smuggling, so refuse each element.
+    const replies = parsed.map((el) =>
+      errorResponse(idOf(el), RpcCode.INVALID_REQUEST, 'JSON-RPC batches are not accepted by the policylayer gateway; send one message per frame'),
+    );
+    return answer(replies.length > 0 ? replies : errorResponse(null, RpcCode.INVALID_REQUEST, 'Empty batch'));
+  }
+  const kind = kindOf(parsed);
+  if (kind === 'invalid') {
+    return answer(errorResponse(idOf(parsed), RpcCode.INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 request, notification or response'));
+  }
+  const message = parsed as Record<string, unknown>;
+  const method = typeof message.method === 'string' ? message.method : undefined;
+  const id = kind === 'request' ? (message.id as JsonRpcId) : null;
+  const params = isObject(message.params) ? message.params : undefined;
+
+  if (method !== undefined && headers) {
+    const mismatch = checkHeaders(method, params, headers);
+    if (mismatch) return { kind: 'answer', reply: errorResponse(id, RpcCode.HEADER_MISMATCH, mismatch), headerMismatch: true };
+  }
+  if (method !== 'tools/call') {
+    if (method !== undefined && method !== 'tools/list' && GOVERNED.includes(fold(method))) {
+      return answer(id === null ? null : errorResponse(id, RpcCode.METHOD_NOT_FOUND, `Method not found: ${method}`));
+    }
+    const listId = method === 'tools/list' && id !== null ? id : undefined;
+    const out = unambiguous(raw, method === undefined ? 0 : 1) ? raw : JSON.stringify(message);
+    return listId === undefined ? { kind: 'forward', raw: out, message } : { kind: 'forward', raw: out, message, listId };
+  }
+  if (id === null) {
+    // A tools/call notification would execute without anyone seeing a result: never forwarded.
+    return answer(null);
+  }
+  const name = params?.name;
+  if (typeof name !== 'string') {
+    return answer(errorResponse(id, RpcCode.INVALID_PARAMS, 'Invalid params: tools/call needs params.name (a string)'));
+  }
+  const decision = policy.decide(name);
+  const tool = { name, decision };
+  if (decision.action === 'deny') return { kind: 'answer', reply: denialResponse(id, server, name, decision, params), tool };
+  if (decision.action === 'hide') return { kind: 'answer', reply: unknownToolResponse(id, name), tool };
+  // The upstream receives exactly the object that was decided on, whatever duplicate keys or escapes the bytes held.
+  return { kind: 'forward', raw: JSON.stringify(message), message, tool };
+}
+
+function answer(reply: JsonRpcResponse | JsonRpcResponse[] | null): Verdict {
+  return { kind: 'answer', reply };
+}
+
+/**
+ * True when every JSON parser reads these bytes as we did: one `"method"` key at most (first-wins parsers
+ * would see another), and no escapes (a key spelled with \u escapes can hide a duplicate).
+ */
+function unambiguous(raw: string, methodKeys: number): boolean {
+  if (raw.includes('\\')) return false;
+  const first = raw.indexOf('"method"');
+  if (methodKeys === 0) return first === -1;
+  return first !== -1 && raw.indexOf('"method"', first + 8) === -1;
+}
+
+function checkHeaders(method: string, params: Record<string, unknown> | undefined, headers: StandardHeaders): string | null {
+  if (headers.method !== undefined && headers.method !== method) {
+    return `Header mismatch: Mcp-Method "${headers.method}" does not match the body's method "${method}"`;
+  }
+  const field = Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined;
+  if (headers.name !== undefined) {
+    const value = field ? params?.[field] : undefined;
+    if (value !== headers.name) {
+      return `Header mismatch: Mcp-Name "${headers.name}" does not match the body's ${field ? `params.${field}` : 'method, which carries no name'}`;
+    }
+  }
+  return null;
+}
+
+function fold(method: string): string {
+  return method.length > 64 ? method : method.normalize('NFKC').replace(/[\s\p{Cf}]/gu, '').toLowerCase();
+}
+
+function idOf(value: unknown): JsonRpcId | null {
+  if (!isObject(value)) return null;
+  const id = value.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
