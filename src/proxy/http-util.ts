@@ -65,3 +65,11 @@ export function decodeMcpHeader(value: string | undefined): string | undefined {
 export function acceptsEventStream(req: IncomingMessage): boolean {
   return (header(req, 'accept') ?? '').includes('text/event-stream');
 }
+
+/** True when Accept names text/event-stream before application/json. */
+export function prefersEventStream(req: IncomingMessage): boolean {
+  const accept = header(req, 'accept') ?? '';
+  const sse = accept.indexOf('text/event-stream');
+  const json = accept.indexOf('application/json');
+  return sse !== -1 && (json === -1 || sse < json);
+}

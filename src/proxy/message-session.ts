@@ -8,7 +8,7 @@ import type { ServerConfig } from '../config/schema.js';
 import type { MessagePipe } from '../transport/message-pipe.js';
 import { sseEvent } from '../transport/sse.js';
 import { openUpstream, upstreamFrameLimit } from '../transport/upstream.js';
-import { acceptsEventStream, sendJson, sendReply } from './http-util.js';
+import { acceptsEventStream, prefersEventStream, sendJson, sendReply } from './http-util.js';
 import type { StandardHeaders } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
 import { createRelay, idKey, type Relay } from './relay.js';
@@ -141,6 +141,9 @@ export function createMessageSession(opts: MessageSessionOptions): MessageSessio
       const rid = m.id as JsonRpcId;
       const meta = (m.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
       const p: PendingPost = { res, id: rid, sse: false, acceptsSse: acceptsEventStream(req), progressToken: meta?.progressToken };
+      // JSON is cheaper, and we switch to SSE when a message precedes the answer; a client that lists
+      // text/event-stream first in Accept prefers a stream from the start, as SDK servers give it.
+      if (prefersEventStream(req)) startSse(p);
       const key = idKey(rid);
       pending.set(key, p);
       res.on('close', () => {

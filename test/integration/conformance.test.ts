@@ -68,7 +68,7 @@ async function startGateway(name: string, server: Record<string, unknown>): Prom
   const config = join(tmp, `${name}.yaml`);
   // JSON is valid YAML, which spares quoting the absolute paths.
   writeFileSync(config, JSON.stringify({ version: 1, gateway: { listen: '127.0.0.1:0' }, servers: { fx: server } }, null, 2));
-  const { match } = await start([GATEWAY, 'start', '-c', config], /policylayer listening on (http:\/\/\S+)/);
+  const { match } = await start([GATEWAY, 'start', '-c', config], /listening on (http:\/\/\S+)/);
   return `${match[1]!.replace(/\/$/, '')}/mcp/fx`;
 }
 
