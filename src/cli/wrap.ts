@@ -50,6 +50,7 @@ export async function run(args: string[]): Promise<number> {
   const upstream = openUpstream(stripUndefined(upstreamConfig), upstreamFrameLimit(maxBytes), log);
 
   return new Promise<number>((resolve) => {
+    let stoppedBy: NodeJS.Signals | undefined;
     const relay = createRelay({
       server: name,
       policy: () => policy.current().server(name) ?? fail(name),
@@ -57,22 +58,27 @@ export async function run(args: string[]): Promise<number> {
       upstream,
       onEnd(side, reason) {
         policy.close();
+        if (stoppedBy) return resolve(stoppedBy === 'SIGINT' ? 130 : 143);
         if (side === 'upstream') {
           log.error(`server "${name}" ended the session: ${reason ?? 'connection closed'}`);
-          resolve(1);
-        } else {
-          // Client EOF: the upstream was asked to close; exit once it has, or shortly after.
-          setTimeout(() => resolve(0), 100).unref();
-          resolve(0);
+          return resolve(1);
         }
+        // Client EOF: the child was asked to close (stdin EOF, then SIGTERM); exit once it has.
+        resolve(0);
       },
     });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
-        if ('kill' in upstream && typeof upstream.kill === 'function') upstream.kill(signal);
-        relay.close();
-        policy.close();
-        resolve(signal === 'SIGINT' ? 130 : 143);
+        stoppedBy = signal;
+        // The child gets the same signal and a moment to exit on its own; the relay ends when it does.
+        const finish = () => {
+          relay.close();
+          resolve(signal === 'SIGINT' ? 130 : 143);
+        };
+        if ('kill' in upstream && typeof upstream.kill === 'function') {
+          upstream.kill(signal);
+          setTimeout(finish, 5000).unref();
+        } else finish();
       });
     }
   });

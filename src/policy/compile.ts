@@ -77,18 +77,15 @@ function compileServer(server: string, cfg: ServerConfig): ServerPolicy {
   const decideUncached = (tool: string): Decision => {
     const hit = exact.get(tool);
     if (hit) return hit.decision;
-    const byPattern = patterns.find((p) => p.regex.test(tool))?.decision ?? fallback;
-    // A name that folds onto a stricter rule is a trick (or a typo): the stricter rule applies.
+    const byName = patterns.find((p) => p.regex.test(tool))?.decision ?? fallback;
+    // The folded name is decided with the same precedence; if that lands on a stricter rule, the name is a
+    // trick (or a typo) and the stricter rule applies. Folding never loosens a decision.
     const folded = skeleton(tool);
-    let strictest: Decision | undefined = bySkeleton.get(folded)?.decision;
-    for (const p of patterns) {
-      if (p.skeletonRegex.test(folded) && (!strictest || stricter(p.decision.action, strictest.action))) strictest = p.decision;
+    const byFold = bySkeleton.get(folded)?.decision ?? patterns.find((p) => p.skeletonRegex.test(folded))?.decision;
+    if (byFold && stricter(byFold.action, byName.action)) {
+      return { ...byFold, reason: byFold.reason ? `${byFold.reason} (${LOOKALIKE_NOTE})` : LOOKALIKE_NOTE };
     }
-    if (strictest && stricter(strictest.action, byPattern.action)) {
-      const reason = strictest.reason ? `${strictest.reason} (${LOOKALIKE_NOTE})` : LOOKALIKE_NOTE;
-      return { ...strictest, reason };
-    }
-    return byPattern;
+    return byName;
   };
 
   const decide = (tool: string): Decision => {

@@ -12,6 +12,9 @@ import { BodyTooLarge, decodeMcpHeader, header, readBody, sendRpcError, tooLarge
 import { inspectClientFrame, type StandardHeaders } from './inspect.js';
 import type { JsonRpcId } from './jsonrpc.js';
 import { createMessageSession, type MessageSession } from './message-session.js';
+import { createSharedUpstream, type SharedUpstream } from './shared-upstream.js';
+import type { MessagePipe } from '../transport/message-pipe.js';
+import { openUpstream, upstreamFrameLimit } from '../transport/upstream.js';
 
 type Session =
   | { kind: 'pipe'; id: string; server: string; upstreamSession: string; lastActivity: number }
@@ -39,7 +42,19 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     return t;
   };
 
-  const openMessageSession = (name: string, cfg: ServerConfig, legacyStream?: ServerResponse): MessageSession => {
+  const shared = new Map<string, SharedUpstream>();
+  /** The one child serving `shared: true` sessions, or sessionless (2026-07-28) requests, of a stdio server. */
+  const sharedChannel = (name: string, cfg: ServerConfig, purpose: 'sessions' | 'sessionless'): MessagePipe => {
+    const key = `${name}\n${purpose}`;
+    let s = shared.get(key);
+    if (!s) {
+      const upstreamLimit = upstreamFrameLimit(gw().max_message_bytes);
+      shared.set(key, (s = createSharedUpstream(() => openUpstream(cfg, upstreamLimit, log))));
+    }
+    return s.channel();
+  };
+
+  const openMessageSession = (name: string, cfg: ServerConfig, legacyStream?: ServerResponse, upstream?: MessagePipe): MessageSession => {
     const id = randomUUID();
     const session = createMessageSession({
       id,
@@ -49,6 +64,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       maxBytes: gw().max_message_bytes,
       log,
       ...(legacyStream && { legacyStream }),
+      ...(upstream ? { upstream } : cfg.command && cfg.shared ? { upstream: sharedChannel(name, cfg, 'sessions') } : {}),
       onEnd: (_s, reason) => {
         sessions.delete(id);
         log.debug(`session ${id} on "${name}" ended: ${reason}`);
@@ -88,17 +104,31 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
         upstreamSession: s.upstreamSession,
         sessionHeader: () => sid,
         replyToId: requestId(verdict.message),
-        ...(verdict.listId !== undefined && { filter: { listId: verdict.listId, policy: () => serverPolicy(live, name) } }),
+        ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name) } }),
       });
       return;
     }
     if (sub === '/messages') return sendRpcError(res, 400, RpcCode.INVALID_REQUEST, 'POST /messages needs ?sessionId= from the SSE endpoint event');
     const initialize = raw.includes('"initialize"') && isInitialize(raw);
     if (!cfg.url || cfg.transport === 'sse') {
-      if (!initialize) {
+      if (initialize) return openMessageSession(name, cfg).handlePost(req, res, raw, headers);
+      if (!cfg.command) {
         return sendRpcError(res, 400, RpcCode.INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required; start with an initialize request');
       }
-      return openMessageSession(name, cfg).handlePost(req, res, raw, headers);
+      // Sessionless (2026-07-28 style) request to a stdio server: one short-lived session on the shared child.
+      const once = createMessageSession({
+        id: randomUUID(),
+        server: name,
+        config: cfg,
+        policy: () => serverPolicy(live, name),
+        maxBytes: gw().max_message_bytes,
+        log,
+        upstream: sharedChannel(name, cfg, 'sessionless'),
+        sessionHeaders: false,
+        onEnd: () => undefined,
+      });
+      res.on('close', () => once.close('request finished'));
+      return once.handlePost(req, res, raw, headers);
     }
     // A remote Streamable HTTP server: decide, forward, stream back; sessions are the upstream's, renamed.
     const verdict = inspectClientFrame(raw, name, serverPolicy(live, name), headers);
@@ -119,7 +149,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
         openMessageSession(name, { ...cfg, transport: 'sse' }).handlePost(req, res, raw, headers);
         return true;
       },
-      ...(verdict.listId !== undefined && { filter: { listId: verdict.listId, policy: () => serverPolicy(live, name) } }),
+      ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name) } }),
     });
   }
 
@@ -137,7 +167,11 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     if (!cfg.url || cfg.transport === 'sse') return sendRpcError(res, 405, RpcCode.INVALID_REQUEST, 'Method not allowed without a session');
     if (s && method === 'DELETE') sessions.delete(s.id);
     if (s) s.lastActivity = Date.now();
-    await pipeRequest(pipeTarget(cfg), req, res, { method, ...(s && { upstreamSession: s.upstreamSession, sessionHeader: () => s.id }) });
+    await pipeRequest(pipeTarget(cfg), req, res, {
+      method,
+      filterStream: { policy: () => serverPolicy(live, name) },
+      ...(s && { upstreamSession: s.upstreamSession, sessionHeader: () => s.id }),
+    });
   }
 
   function handleLegacyStream(res: ServerResponse, name: string, cfg: ServerConfig): void {
@@ -206,6 +240,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       for (const s of sessions.values()) if (s.kind === 'message') s.session.close('gateway shutting down');
       sessions.clear();
       for (const t of targets.values()) t.agent.destroy();
+      for (const s of shared.values()) s.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -7,7 +7,7 @@ import { createSseParser, sseEvent } from '../transport/sse.js';
 import { header, sendJson, sendReply } from './http-util.js';
 import type { Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
-import { filterToolsListResponse } from './tools-filter.js';
+import { filterToolsInFrame } from './tools-filter.js';
 
 export interface PipeTarget {
   url: URL;
@@ -58,7 +58,10 @@ export function pipeRequest(
     body?: string;
     upstreamSession?: string;
     sessionHeader?: (upstreamSession: string | undefined) => string | undefined;
-    filter?: { listId: JsonRpcId; policy: () => ServerPolicy };
+    /** Buffer the whole answer and filter tool lists in it (a tools/list request). */
+    filter?: { policy: () => ServerPolicy };
+    /** Filter tool lists in an SSE stream event by event (GET streams, which may replay old answers). */
+    filterStream?: { policy: () => ServerPolicy };
     replyToId?: JsonRpcId | undefined;
     beforeHead?: (status: number) => boolean;
   },
@@ -85,10 +88,15 @@ export function pipeRequest(
       const sid = opts.sessionHeader ? opts.sessionHeader(upstreamSession) : undefined;
       if (sid !== undefined) out['mcp-session-id'] = sid;
       resolve(result);
-      if (opts.filter && status === 200) return filterInto(upRes, res, out, opts.filter.listId, opts.filter.policy);
+      if (opts.filter && status === 200) return filterInto(upRes, res, out, opts.filter.policy);
       res.writeHead(status, out);
       res.flushHeaders();
-      upRes.pipe(res);
+      if (opts.filterStream && (out['content-type'] ?? '').includes('text/event-stream')) {
+        const policy = opts.filterStream.policy;
+        const parser = createSseParser((e) => res.write(sseEvent(e.event === 'message' ? filterToolsInFrame(e.data, policy()) : e.data, e.id, e.event)));
+        upRes.on('data', (c: Buffer) => parser.push(c));
+        upRes.on('end', () => res.end());
+      } else upRes.pipe(res);
       res.on('close', () => upRes.destroy());
     });
     up.on('error', (err) => {
@@ -107,21 +115,12 @@ export function pipeRequest(
 }
 
 /** tools/list answers are buffered (JSON or SSE), filtered by the policy and sent; everything else stays bytes. */
-function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<string, string>, listId: JsonRpcId, policy: () => ServerPolicy): void {
+function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<string, string>, policy: () => ServerPolicy): void {
   const chunks: Buffer[] = [];
   upRes.on('data', (c: Buffer) => chunks.push(c));
   upRes.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
-    const rewrite = (data: string): string => {
-      try {
-        const message = JSON.parse(data);
-        if (message?.id !== listId) return data;
-        const filtered = filterToolsListResponse(message, policy());
-        return filtered ? JSON.stringify(filtered) : data;
-      } catch {
-        return data;
-      }
-    };
+    const rewrite = (data: string): string => filterToolsInFrame(data, policy());
     let text: string;
     if ((out['content-type'] ?? '').includes('text/event-stream')) {
       text = '';
@@ -137,5 +136,5 @@ function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<str
 }
 
 export function answerVerdict(res: ServerResponse, verdict: Extract<Verdict, { kind: 'answer' }>, sessionId?: string): void {
-  sendReply(res, verdict.reply, verdict.headerMismatch ? 400 : 200, sessionId ? { 'mcp-session-id': sessionId } : undefined);
+  sendReply(res, verdict.reply, verdict.malformed ? 400 : 200, sessionId ? { 'mcp-session-id': sessionId } : undefined);
 }

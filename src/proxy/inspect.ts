@@ -23,7 +23,13 @@ export type Verdict =
       /** Present for tools/call: the decision that let it through. */
       tool?: { name: string; decision: Decision };
     }
-  | { kind: 'answer'; reply: JsonRpcResponse | JsonRpcResponse[] | null; headerMismatch?: boolean; tool?: { name: string; decision: Decision } };
+  | {
+      kind: 'answer';
+      reply: JsonRpcResponse | JsonRpcResponse[] | null;
+      /** The frame itself was unacceptable (garbage, batch, header mismatch): HTTP answers 400, not 200. */
+      malformed?: boolean;
+      tool?: { name: string; decision: Decision };
+    };
 
 // Methods the gateway interprets; a near-miss spelling of one is refused so that a lenient server cannot
 // run a call the policy never saw.
@@ -40,18 +46,18 @@ export function inspectClientFrame(
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    return answer(errorResponse(null, RpcCode.PARSE_ERROR, `Parse error: ${(err as Error).message}`));
+    return malformed(errorResponse(null, RpcCode.PARSE_ERROR, `Parse error: ${(err as Error).message}`));
   }
   if (Array.isArray(parsed)) {
     // Batches were dropped from MCP in 2025-06-18; deciding them as a unit invites smuggling, so refuse each element.
     const replies = parsed.map((el) =>
       errorResponse(idOf(el), RpcCode.INVALID_REQUEST, 'JSON-RPC batches are not accepted by the policylayer gateway; send one message per frame'),
     );
-    return answer(replies.length > 0 ? replies : errorResponse(null, RpcCode.INVALID_REQUEST, 'Empty batch'));
+    return malformed(replies.length > 0 ? replies : errorResponse(null, RpcCode.INVALID_REQUEST, 'Empty batch'));
   }
   const kind = kindOf(parsed);
   if (kind === 'invalid') {
-    return answer(errorResponse(idOf(parsed), RpcCode.INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 request, notification or response'));
+    return malformed(errorResponse(idOf(parsed), RpcCode.INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 request, notification or response'));
   }
   const message = parsed as Record<string, unknown>;
   const method = typeof message.method === 'string' ? message.method : undefined;
@@ -60,14 +66,16 @@ export function inspectClientFrame(
 
   if (method !== undefined && headers) {
     const mismatch = checkHeaders(method, params, headers);
-    if (mismatch) return { kind: 'answer', reply: errorResponse(id, RpcCode.HEADER_MISMATCH, mismatch), headerMismatch: true };
+    if (mismatch) return malformed(errorResponse(id, RpcCode.HEADER_MISMATCH, mismatch));
   }
   if (method !== 'tools/call') {
     if (method !== undefined && method !== 'tools/list' && GOVERNED.includes(fold(method))) {
       return answer(id === null ? null : errorResponse(id, RpcCode.METHOD_NOT_FOUND, `Method not found: ${method}`));
     }
     const listId = method === 'tools/list' && id !== null ? id : undefined;
-    const out = unambiguous(raw, method === undefined ? 0 : 1) ? raw : JSON.stringify(message);
+    // Requests are always re-serialised: a server whose parser keeps the first of two duplicate keys must read
+    // exactly what was decided. Notifications and responses keep their bytes unless they could be read two ways.
+    const out = id !== null || !unambiguous(raw, method === undefined ? 0 : 1) ? JSON.stringify(message) : raw;
     return listId === undefined ? { kind: 'forward', raw: out, message } : { kind: 'forward', raw: out, message, listId };
   }
   if (id === null) {
@@ -88,6 +96,10 @@ export function inspectClientFrame(
 
 function answer(reply: JsonRpcResponse | JsonRpcResponse[] | null): Verdict {
   return { kind: 'answer', reply };
+}
+
+function malformed(reply: JsonRpcResponse | JsonRpcResponse[]): Verdict {
+  return { kind: 'answer', reply, malformed: true };
 }
 
 /**
@@ -116,7 +128,7 @@ function checkHeaders(method: string, params: Record<string, unknown> | undefine
 }
 
 function fold(method: string): string {
-  return method.length > 64 ? method : method.normalize('NFKC').replace(/[\s\p{Cf}]/gu, '').toLowerCase();
+  return method.normalize('NFKC').replace(/[\s\p{Cf}\p{Cc}]/gu, '').toLowerCase();
 }
 
 function idOf(value: unknown): JsonRpcId | null {

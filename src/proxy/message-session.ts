@@ -43,6 +43,8 @@ export interface MessageSessionOptions {
   onEnd(session: MessageSession, reason: string): void;
   /** For tests and shared children: an upstream already open. */
   upstream?: MessagePipe;
+  /** Whether responses carry Mcp-Session-Id (false for sessionless requests). Default true. */
+  sessionHeaders?: boolean;
 }
 
 const BUFFER_LIMIT = 1000;
@@ -53,7 +55,7 @@ export function createMessageSession(opts: MessageSessionOptions): MessageSessio
   const buffered: string[] = [];
   let getStream: ServerResponse | undefined = opts.legacyStream;
   let ended = false;
-  const sessionHeader = opts.legacyStream ? {} : { 'mcp-session-id': id };
+  const sessionHeader = opts.legacyStream || opts.sessionHeaders === false ? {} : { 'mcp-session-id': id };
 
   const writeEvent = (res: ServerResponse, raw: string): void => {
     res.write(sseEvent(raw));
@@ -130,7 +132,7 @@ export function createMessageSession(opts: MessageSessionOptions): MessageSessio
           res.writeHead(202).end();
           return;
         }
-        return sendReply(res, verdict.reply, verdict.headerMismatch ? 400 : 200, sessionHeader);
+        return sendReply(res, verdict.reply, verdict.malformed ? 400 : 200, sessionHeader);
       }
       const m = verdict.message;
       const isRequest = typeof m.method === 'string' && m.id !== undefined;

@@ -4,7 +4,7 @@ import type { ServerPolicy } from '../policy/compile.js';
 import type { MessagePipe } from '../transport/message-pipe.js';
 import { inspectClientFrame, type StandardHeaders, type Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
-import { filterToolsListResponse } from './tools-filter.js';
+import { filterToolsInFrame } from './tools-filter.js';
 
 export interface RelayOptions {
   server: string;
@@ -27,16 +27,11 @@ export interface Relay {
 }
 
 export function createRelay({ server, policy, client, upstream, onEnd }: RelayOptions): Relay {
-  // Requests whose responses are tools/list results: only those upstream frames are parsed.
-  const pendingLists = new Set<string>();
   let ended = false;
 
   const fromClient = (raw: string, headers?: StandardHeaders): Verdict => {
     const verdict = inspectClientFrame(raw, server, policy(), headers);
-    if (verdict.kind === 'forward') {
-      if (verdict.listId !== undefined) pendingLists.add(idKey(verdict.listId));
-      upstream.send(verdict.raw);
-    }
+    if (verdict.kind === 'forward') upstream.send(verdict.raw);
     return verdict;
   };
   client.onmessage = (raw) => {
@@ -47,21 +42,7 @@ export function createRelay({ server, policy, client, upstream, onEnd }: RelayOp
     client.send(JSON.stringify(errorResponse(null, RpcCode.INVALID_REQUEST, `Message refused: ${problem}`)));
   };
 
-  upstream.onmessage = (raw) => {
-    if (pendingLists.size === 0) return client.send(raw);
-    let message: unknown;
-    try {
-      message = JSON.parse(raw);
-    } catch {
-      return client.send(raw);
-    }
-    const id = (message as { id?: unknown }).id;
-    if ((typeof id === 'string' || typeof id === 'number') && pendingLists.delete(idKey(id))) {
-      const filtered = filterToolsListResponse(message, policy());
-      return client.send(filtered ? JSON.stringify(filtered) : raw);
-    }
-    client.send(raw);
-  };
+  upstream.onmessage = (raw) => client.send(filterToolsInFrame(raw, policy()));
 
   const end = (side: 'client' | 'upstream') => (reason?: string) => {
     if (ended) return;

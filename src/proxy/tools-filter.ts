@@ -15,3 +15,20 @@ export function filterToolsListResponse(message: unknown, policy: ServerPolicy):
   if (visible.length === tools.length) return null;
   return { ...(message as Record<string, unknown>), result: { ...result, tools: visible } };
 }
+
+/**
+ * Filters any upstream frame that carries a tool list, whichever request it answers: matching answers to
+ * requests by id could be confused by a client reusing ids, or by a replayed stream. Frames that do not
+ * mention "tools" are returned as they are, unparsed.
+ */
+export function filterToolsInFrame(raw: string, policy: ServerPolicy): string {
+  if (!raw.includes('"tools"')) return raw;
+  let message: unknown;
+  try {
+    message = JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+  const filtered = filterToolsListResponse(message, policy);
+  return filtered ? JSON.stringify(filtered) : raw;
+}

@@ -1,5 +1,4 @@
-// Splits a byte stream into newline-delimited frames, refusing (not buffering) frames above a size limit.
-import { StringDecoder } from 'node:string_decoder';
+// Splits a byte stream into newline-delimited frames, refusing (not buffering) frames above a size limit in bytes.
 
 export interface LineFramer {
   push(chunk: Buffer): void;
@@ -7,54 +6,52 @@ export interface LineFramer {
   end(): void;
 }
 
+const NEWLINE = 0x0a;
+
 export function createLineFramer(
   maxBytes: number,
   onLine: (line: string) => void,
   onOversize: (bytes: number) => void,
 ): LineFramer {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
-  // While skipping an oversized frame we drop input until its newline.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  // While skipping an oversized frame we drop input until its newline, counting what was dropped.
   let skipping = false;
-  let skipped = 0;
 
-  const emit = (line: string): void => {
-    const trimmed = line.endsWith('\r') ? line.slice(0, -1) : line;
-    if (trimmed.trim().length > 0) onLine(trimmed);
+  const finish = (last: Buffer): void => {
+    const total = pendingBytes + last.length;
+    if (skipping || total > maxBytes) {
+      onOversize(total);
+    } else {
+      const frame = pending.length === 0 ? last : Buffer.concat([...pending, last], total);
+      let text = frame.toString('utf8');
+      if (text.endsWith('\r')) text = text.slice(0, -1);
+      if (text.trim().length > 0) onLine(text);
+    }
+    pending = [];
+    pendingBytes = 0;
+    skipping = false;
   };
 
   return {
     push(chunk) {
-      let text = decoder.write(chunk);
-      let nl = text.indexOf('\n');
+      let start = 0;
+      let nl = chunk.indexOf(NEWLINE, start);
       while (nl !== -1) {
-        if (skipping) {
-          skipping = false;
-          onOversize(skipped + nl);
-        } else {
-          emit(pending + text.slice(0, nl));
-        }
-        pending = '';
-        text = text.slice(nl + 1);
-        nl = text.indexOf('\n');
+        finish(chunk.subarray(start, nl));
+        start = nl + 1;
+        nl = chunk.indexOf(NEWLINE, start);
       }
-      if (skipping) {
-        skipped += text.length;
-        return;
-      }
-      pending += text;
-      // Length in UTF-16 units is a lower bound of the bytes, good enough to stop unbounded growth.
-      if (pending.length > maxBytes) {
+      if (start >= chunk.length) return;
+      const rest = chunk.subarray(start);
+      pendingBytes += rest.length;
+      if (pendingBytes > maxBytes) {
         skipping = true;
-        skipped = pending.length;
-        pending = '';
-      }
+        pending = [];
+      } else pending.push(rest);
     },
     end() {
-      const rest = pending + decoder.end();
-      pending = '';
-      if (skipping) onOversize(skipped + rest.length);
-      else if (rest.length > 0) emit(rest);
+      if (pendingBytes > 0) finish(Buffer.alloc(0));
     },
   };
 }
