@@ -1,9 +1,8 @@
 // Turns a refusing Decision into what the agent receives: a readable CallToolResult or an unknown-tool error.
 import { RpcCode } from '../errors.js';
 import type { Decision } from '../policy/decision.js';
-import { errorResponse, resultResponse, type JsonRpcId, type JsonRpcResponse } from './jsonrpc.js';
+import { errorResponse, PROTOCOL_META_KEY, resultResponse, type JsonRpcId, type JsonRpcResponse } from './jsonrpc.js';
 
-const PROTOCOL_META_KEY = 'io.modelcontextprotocol/protocolVersion';
 
 export function denialText(server: string, tool: string, decision: Decision): string {
   const reason = decision.reason ?? 'this tool is not allowed by the gateway policy';

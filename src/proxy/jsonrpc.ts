@@ -2,6 +2,9 @@
 
 export type JsonRpcId = string | number;
 
+/** Where requests of the 2026-07-28 revision carry their protocol version. */
+export const PROTOCOL_META_KEY = 'io.modelcontextprotocol/protocolVersion';
+
 export interface JsonRpcRequest {
   jsonrpc: '2.0';
   id: JsonRpcId;

@@ -1,7 +1,7 @@
 // Client side of a remote MCP server as a message pipe: Streamable HTTP, falling back to legacy HTTP+SSE.
 import { RpcCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { errorResponse, type JsonRpcId } from '../proxy/jsonrpc.js';
+import { errorResponse, PROTOCOL_META_KEY, type JsonRpcId } from '../proxy/jsonrpc.js';
 import type { MessagePipe } from './message-pipe.js';
 import { createSseParser } from './sse.js';
 
@@ -38,14 +38,14 @@ export function createHttpUpstream({ url, headers, mode, log }: HttpUpstreamOpti
   };
 
   function requestHeaders(extra?: Record<string, string>): Record<string, string> {
-    const h: Record<string, string> = { ...headers, ...extra };
+    const h: Record<string, string> = { ...headers };
     if (sessionId) h['mcp-session-id'] = sessionId;
     if (protocolVersion) h['mcp-protocol-version'] = protocolVersion;
-    return h;
+    return { ...h, ...extra };
   }
 
   async function deliver(raw: string): Promise<void> {
-    let message: { id?: JsonRpcId; method?: string; result?: { protocolVersion?: string } };
+    let message: { id?: JsonRpcId; method?: string; params?: Record<string, unknown> };
     try {
       message = JSON.parse(raw);
     } catch {
@@ -56,7 +56,7 @@ export function createHttpUpstream({ url, headers, mode, log }: HttpUpstreamOpti
       if (legacyEndpoint) return await postLegacy(await legacyEndpoint, raw, requestId);
       const res = await fetch(url, {
         method: 'POST',
-        headers: requestHeaders({ 'content-type': 'application/json', accept: 'application/json, text/event-stream' }),
+        headers: requestHeaders({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...standardHeaders(message) }),
         body: raw,
       });
       if (message.method === 'initialize' && mode === 'auto' && [400, 404, 405].includes(res.status)) {
@@ -88,7 +88,7 @@ export function createHttpUpstream({ url, headers, mode, log }: HttpUpstreamOpti
   function emit(body: string, isInitialize: boolean): void {
     // A pretty-printed body would break newline framing on the client side.
     const line = body.includes('\n') ? JSON.stringify(JSON.parse(body)) : body;
-    if (isInitialize || !protocolVersion) {
+    if (isInitialize) {
       try {
         const v = JSON.parse(line)?.result?.protocolVersion;
         if (typeof v === 'string') protocolVersion = v;
@@ -173,4 +173,37 @@ export function createHttpUpstream({ url, headers, mode, log }: HttpUpstreamOpti
   }
 
   return pipe;
+}
+
+/** Which body field the `Mcp-Name` header mirrors, per method (2026-07-28 standard headers). */
+const NAME_FIELD: Record<string, string> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+};
+
+/**
+ * The standard request headers a 2026-07-28 server requires on HTTP, derived from a request that carries
+ * the revision's `_meta` envelope (over stdio the client had no headers to send). Older requests get none.
+ */
+export function standardHeaders(message: { id?: unknown; method?: string; params?: Record<string, unknown> }): Record<string, string> {
+  const meta = message.params?._meta as Record<string, unknown> | undefined;
+  const version = meta?.[PROTOCOL_META_KEY];
+  if (typeof version !== 'string' || typeof message.method !== 'string') return {};
+  const h: Record<string, string> = { 'mcp-protocol-version': version };
+  if (message.id === undefined) return h;
+  h['mcp-method'] = message.method;
+  const field = Object.hasOwn(NAME_FIELD, message.method) ? NAME_FIELD[message.method] : undefined;
+  const value = field ? message.params?.[field] : undefined;
+  if (typeof value === 'string') h['mcp-name'] = encodeHeaderValue(value);
+  return h;
+}
+
+/** Plain printable ASCII passes as is; anything else travels as `=?base64?<utf-8 base64>?=`. */
+function encodeHeaderValue(value: string): string {
+  const plain = value.length > 0 && value === value.trim() && /^[\x20-\x7e\t]*$/.test(value) && !(value.startsWith('=?base64?') && value.endsWith('?='));
+  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }

@@ -28,6 +28,11 @@ export function writeConfig(yaml: string, dir = tempDir()): string {
   return file;
 }
 
+/** A policy file listening on an ephemeral port with the given servers; JSON is valid YAML and needs no quoting. */
+export function writeGatewayConfig(servers: Record<string, unknown>, dir = tempDir()): string {
+  return writeConfig(JSON.stringify({ version: 1, gateway: { listen: '127.0.0.1:0' }, servers }, null, 2), dir);
+}
+
 /** Spawns a process and resolves once `ready` matches its stderr; the match's first group is returned. */
 export function spawnUntil(command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, timeoutMs = 15000): Promise<Running & { match: string }> {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
