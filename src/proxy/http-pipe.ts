@@ -13,12 +13,17 @@ export interface PipeTarget {
   url: URL;
   headers: Record<string, string>;
   agent: http.Agent;
+  /** Request options computed once (http.request would otherwise convert the URL on every call). */
+  request(method: string, headers: Record<string, string>, onResponse: (res: IncomingMessage) => void): http.ClientRequest;
 }
 
 export function createPipeTarget(url: string, headers: Record<string, string>): PipeTarget {
   const u = new URL(url);
-  const Agent = u.protocol === 'https:' ? https.Agent : http.Agent;
-  return { url: u, headers, agent: new Agent({ keepAlive: true, maxSockets: 512 }) };
+  const secure = u.protocol === 'https:';
+  const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 512 }) : new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const base = { hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || (secure ? 443 : 80), path: u.pathname + u.search, agent };
+  const send = secure ? https.request : http.request;
+  return { url: u, headers, agent, request: (method, h, onResponse) => send({ ...base, method, headers: h }, onResponse) };
 }
 
 /** Client headers that carry protocol meaning and go upstream; credentials and hop-by-hop headers do not. */
@@ -72,7 +77,7 @@ export function pipeRequest(
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(Buffer.byteLength(opts.body));
     }
-    const up = http.request(target.url, { method: opts.method, headers, agent: target.agent }, (upRes) => {
+    const up = target.request(opts.method, headers, (upRes) => {
       const status = upRes.statusCode ?? 502;
       const upstreamSession = header(upRes as unknown as IncomingMessage, 'mcp-session-id');
       const result: PipeResult = upstreamSession === undefined ? { status } : { status, upstreamSession };
@@ -90,8 +95,11 @@ export function pipeRequest(
       resolve(result);
       if (opts.filter && status === 200) return filterInto(upRes, res, out, opts.filter.policy);
       res.writeHead(status, out);
-      res.flushHeaders();
-      if (opts.filterStream && (out['content-type'] ?? '').includes('text/event-stream')) {
+      const stream = (out['content-type'] ?? '').includes('text/event-stream');
+      // A stream's headers go out at once (the client may wait long for its first event); a JSON body
+      // carries them in the same write.
+      if (stream) res.flushHeaders();
+      if (opts.filterStream && stream) {
         const policy = opts.filterStream.policy;
         const parser = createSseParser((e) => res.write(sseEvent(e.event === 'message' ? filterToolsInFrame(e.data, policy()) : e.data, e.id, e.event)));
         upRes.on('data', (c: Buffer) => parser.push(c));

@@ -62,15 +62,16 @@ export function spawnUntil(command: string, args: string[], ready: RegExp, env: 
   });
 }
 
-export function stopChild(child: ChildProcess): Promise<void> {
+/** Sends `signal` (SIGKILL after 5 s) and resolves once the process is gone. */
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
     child.once('exit', () => {
       clearTimeout(kill);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }
 
