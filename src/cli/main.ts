@@ -7,6 +7,7 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(args: s
   wrap: { summary: 'stdio gateway for one server (child process or --upstream URL)', load: () => import('./wrap.js') },
   validate: { summary: 'check a policy file and report every problem with file:line:column', load: () => import('./validate.js') },
   schema: { summary: 'print the policy file JSON Schema (for editor completion)', load: () => import('./schema.js') },
+  limits: { summary: 'show the current rate-limit and spend-cap counters per scope key', load: () => import('./limits.js') },
 };
 
 function usage(): string {

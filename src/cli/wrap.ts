@@ -3,6 +3,8 @@ import path from 'node:path';
 import { openLivePolicy, staticPolicy, type LivePolicy } from '../config/live.js';
 import { ConfigSchema, type ServerConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
+import { randomUUID } from 'node:crypto';
+import { createLimiter } from '../proxy/admission.js';
 import { createRelay } from '../proxy/relay.js';
 import { stdioSelf } from '../transport/stdio-self.js';
 import { openUpstream, upstreamFrameLimit } from '../transport/upstream.js';
@@ -49,13 +51,17 @@ export async function run(args: string[]): Promise<number> {
   const client = stdioSelf(maxBytes);
   const upstream = openUpstream(stripUndefined(upstreamConfig), upstreamFrameLimit(maxBytes), log);
 
-  return new Promise<number>((resolve) => {
+  // One wrap process is one MCP session; limits of scope `session` count per process.
+  const limiter = createLimiter(() => policy.current().config, log);
+  const exit = new Promise<number>((resolve) => {
     let stoppedBy: NodeJS.Signals | undefined;
     const relay = createRelay({
       server: name,
       policy: () => policy.current().server(name) ?? fail(name),
       client,
       upstream,
+      limiter,
+      identity: { session: randomUUID(), agent: 'anonymous' },
       onEnd(side, reason) {
         policy.close();
         if (stoppedBy) return resolve(stoppedBy === 'SIGINT' ? 130 : 143);
@@ -82,6 +88,9 @@ export async function run(args: string[]): Promise<number> {
       });
     }
   });
+  const code = await exit;
+  await limiter.close();
+  return code;
 }
 
 function fail(name: string): never {

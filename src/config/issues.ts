@@ -39,7 +39,9 @@ function objectOf(t: Walkable | undefined): Walkable | undefined {
 function schemaAt(path: readonly PathSeg[]): Walkable | undefined {
   let t: Walkable | undefined = ConfigSchema as unknown as Walkable;
   for (const seg of path) {
-    const u = unwrap(t);
+    let u = unwrap(t);
+    // A union such as "one limit or a list of limits": a numeric step goes into the list option.
+    if (u?._zod.def.type === 'union' && typeof seg === 'number') u = unwrap(u._zod.def.options?.find((o) => unwrap(o)?._zod.def.type === 'array'));
     const def = u?._zod.def;
     if (!def) return undefined;
     if (def.type === 'record') t = def.valueType;

@@ -1,5 +1,6 @@
 // The policylayer.yaml schema: the single source of truth for what a policy file may contain.
 import { z } from 'zod';
+import { AllToolsSchema, QuotasSchema, RateLimitsSchema } from './limits-schema.js';
 
 export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -14,6 +15,8 @@ export const RuleSchema = z.union([
     .object({
       action: ActionSchema,
       reason: z.string().min(1).optional().describe('Shown to the agent in the [POLICY DENIED] text'),
+      rate_limit: RateLimitsSchema.optional(),
+      quota: QuotasSchema.optional(),
     })
     .strict(),
 ]);
@@ -40,6 +43,7 @@ export const ServerSchema = z
     default: ActionSchema.default('allow').describe('Action for tools that no rule names'),
     tools: z.record(z.string().min(1), RuleSchema).default({}).describe('Rules by exact tool name or glob (* and ?)'),
     hide: z.array(z.string().min(1)).default([]).describe('Tool names or globs removed from tools/list'),
+    all_tools: AllToolsSchema.optional(),
   })
   .strict()
   // `when` makes these cross-field checks run even if a field has its own problem, so that `validate` reports
@@ -100,6 +104,17 @@ export const GatewaySchema = z
       .default([])
       .describe('Browser origins accepted besides localhost ones (DNS-rebinding guard)'),
     max_message_bytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Larger frames are refused'),
+    state: z
+      .string()
+      .regex(/^(memory:|sqlite:.+|rediss?:\/\/.+)$/, 'expected memory:, sqlite:PATH or redis://host:port')
+      .default('sqlite:.policylayer/state.db')
+      .describe('Where rate limits and spend caps are counted: memory:, sqlite:PATH (one host), redis://host:port (replicas)'),
+    state_prefix: z.string().default('policylayer:').describe('Prefix of every key written to the state store'),
+    all_tools: AllToolsSchema.optional().describe('Limits on every tool call through the gateway, whatever the server'),
+    fail_mode: z
+      .enum(['closed', 'open'])
+      .default('closed')
+      .describe('When the state store is unreachable: closed refuses calls that need it, open lets them through (logged)'),
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GatewaySchema>;

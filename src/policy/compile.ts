@@ -1,6 +1,7 @@
 // Compiles a validated config into per-server indexes and decides tool calls; pure, no I/O.
 import type { Action, Config, RuleInput, ServerConfig } from '../config/schema.js';
 import { RESTRICTIVENESS, type Decision } from './decision.js';
+import { compileLimits, type CompiledLimit } from './limits.js';
 import { globToRegExp, isGlob, literalLength, skeleton } from './names.js';
 
 interface CompiledRule {
@@ -33,18 +34,25 @@ const DECISION_CACHE_LIMIT = 4096;
 
 export function compilePolicy(config: Config): Policy {
   const servers = new Map<string, ServerPolicy>();
-  for (const [name, server] of Object.entries(config.servers)) servers.set(name, compileServer(name, server));
+  const gatewayLimits = compileLimits('gateway.all_tools', config.gateway.all_tools);
+  for (const [name, server] of Object.entries(config.servers)) servers.set(name, compileServer(name, server, gatewayLimits));
   return { config, server: (name) => servers.get(name) };
 }
 
-function ruleDecision(path: string, input: RuleInput): Decision {
-  if (typeof input === 'string') return { action: input, rule: path };
-  return input.reason === undefined
-    ? { action: input.action, rule: path }
-    : { action: input.action, rule: path, reason: input.reason };
+function ruleDecision(path: string, input: RuleInput, shared: readonly CompiledLimit[]): Decision {
+  const action = typeof input === 'string' ? input : input.action;
+  const decision: Decision = { action, rule: path };
+  if (typeof input !== 'string' && input.reason !== undefined) decision.reason = input.reason;
+  if (action === 'allow') {
+    const limits = [...(typeof input === 'string' ? [] : compileLimits(path, input)), ...shared];
+    if (limits.length > 0) decision.limits = limits;
+  }
+  return decision;
 }
 
-function compileServer(server: string, cfg: ServerConfig): ServerPolicy {
+function compileServer(server: string, cfg: ServerConfig, gatewayLimits: readonly CompiledLimit[]): ServerPolicy {
+  // Limits every allowed call of this server must also fit in: the server's all_tools, then the gateway's.
+  const shared = [...compileLimits(`servers.${server}.all_tools`, cfg.all_tools), ...gatewayLimits];
   const exact = new Map<string, CompiledRule>();
   const patterns: PatternRule[] = [];
   const bySkeleton = new Map<string, CompiledRule>();
@@ -62,7 +70,7 @@ function compileServer(server: string, cfg: ServerConfig): ServerPolicy {
       if (!priorSk || stricter(decision.action, priorSk.decision.action)) bySkeleton.set(sk, rule);
     }
   };
-  for (const [key, input] of Object.entries(cfg.tools)) add(key, ruleDecision(`servers.${server}.tools.${key}`, input));
+  for (const [key, input] of Object.entries(cfg.tools)) add(key, ruleDecision(`servers.${server}.tools.${key}`, input, shared));
   cfg.hide.forEach((key, i) => add(key, { action: 'hide', rule: `servers.${server}.hide[${i}]` }));
   // Most specific pattern first; on a tie the more restrictive, then the earlier in the file.
   patterns.sort(
@@ -71,7 +79,7 @@ function compileServer(server: string, cfg: ServerConfig): ServerPolicy {
       RESTRICTIVENESS[b.decision.action] - RESTRICTIVENESS[a.decision.action] ||
       a.order - b.order,
   );
-  const fallback: Decision = { action: cfg.default, rule: `servers.${server}.default` };
+  const fallback = ruleDecision(`servers.${server}.default`, cfg.default, shared);
   const cache = new Map<string, Decision>();
 
   const decideUncached = (tool: string): Decision => {

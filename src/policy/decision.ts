@@ -1,11 +1,14 @@
 // The value every policy evaluation returns; a denial is data, never an exception.
 import type { Action } from '../config/schema.js';
+import type { CompiledLimit } from './limits.js';
 
 export interface Decision {
   action: Action;
   /** Stable path into the policy file, e.g. `servers.demo.tools.delete_assistant`. */
   rule: string;
   reason?: string;
+  /** Rate limits and spend caps an allowed call must fit in (the rule's, then the server's and gateway's). */
+  limits?: readonly CompiledLimit[];
 }
 
 /** Higher is more restrictive; used to pick between candidate rules. */

@@ -19,11 +19,14 @@ export function denialResponse(
   tool: string,
   decision: Decision,
   params: Record<string, unknown> | undefined,
+  retryAfterMs?: number,
 ): JsonRpcResponse {
   const result: Record<string, unknown> = {
     content: [{ type: 'text', text: denialText(server, tool, decision) }],
     isError: true,
   };
+  // Agents that back off read this instead of parsing the text.
+  if (retryAfterMs !== undefined) result._meta = { retryAfterMs };
   const meta = params?._meta;
   if (typeof meta === 'object' && meta !== null && PROTOCOL_META_KEY in meta) result.resultType = 'complete';
   return resultResponse(id, result);

@@ -9,7 +9,9 @@ import type { Logger } from '../log.js';
 import { createHostGuard } from './http-guard.js';
 import { answerVerdict, createPipeTarget, pipeRequest, type PipeTarget } from './http-pipe.js';
 import { BodyTooLarge, decodeMcpHeader, header, readBody, sendRpcError, tooLarge } from './http-util.js';
-import { inspectClientFrame, type StandardHeaders } from './inspect.js';
+import { admitVerdict, createLimiter, needsAdmission, type Identity, type Outcome, type Ticket } from './admission.js';
+import { idKey } from './relay.js';
+import { inspectClientFrame, type StandardHeaders, type Verdict } from './inspect.js';
 import type { JsonRpcId } from './jsonrpc.js';
 import { createMessageSession, type MessageSession } from './message-session.js';
 import { createSharedUpstream, type SharedUpstream } from './shared-upstream.js';
@@ -17,7 +19,15 @@ import type { MessagePipe } from '../transport/message-pipe.js';
 import { openUpstream, upstreamFrameLimit } from '../transport/upstream.js';
 
 type Session =
-  | { kind: 'pipe'; id: string; server: string; upstreamSession: string; lastActivity: number }
+  | {
+      kind: 'pipe';
+      id: string;
+      server: string;
+      upstreamSession: string;
+      lastActivity: number;
+      /** Calls of this session holding a reservation, so that a cancel (a separate POST) can give it back. */
+      inflight: Map<string, Ticket>;
+    }
   | { kind: 'message'; id: string; server: string; session: MessageSession };
 
 export interface HttpGateway {
@@ -32,6 +42,8 @@ const ROUTE = /^\/mcp\/([^/?]+)(\/sse|\/messages)?\/?$/;
 
 export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<HttpGateway> {
   const sessions = new Map<string, Session>();
+  const limiter = createLimiter(() => live.current().config, log);
+  limiter.prepare();
   const targets = new Map<string, PipeTarget>();
   const gw = () => live.current().config.gateway;
 
@@ -63,6 +75,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       policy: () => serverPolicy(live, name),
       maxBytes: gw().max_message_bytes,
       log,
+      limiter,
       ...(legacyStream && { legacyStream }),
       ...(upstream ? { upstream } : cfg.command && cfg.shared ? { upstream: sharedChannel(name, cfg, 'sessions') } : {}),
       onEnd: (_s, reason) => {
@@ -96,9 +109,11 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       if (!s || s.server !== name) return sendRpcError(res, 404, RpcCode.UPSTREAM_UNAVAILABLE, 'Session not found: it ended or never existed; send initialize again');
       if (s.kind === 'message') return s.session.handlePost(req, res, raw, headers);
       s.lastActivity = Date.now();
-      const verdict = inspectClientFrame(raw, name, serverPolicy(live, name), headers);
+      const verdict = await admitted(inspectClientFrame(raw, name, serverPolicy(live, name), headers), name, { session: sid, agent: 'anonymous' });
       if (verdict.kind === 'answer') return answerVerdict(res, verdict, sid);
+      if (verdict.message.method === 'notifications/cancelled') settleCancelled(s.inflight, verdict.message);
       await pipeRequest(pipeTarget(cfg), req, res, {
+        ...settleOnOutcome(verdict, s.inflight),
         method: 'POST',
         body: verdict.raw,
         upstreamSession: s.upstreamSession,
@@ -125,22 +140,25 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
         log,
         upstream: sharedChannel(name, cfg, 'sessionless'),
         sessionHeaders: false,
+        limiter,
+        identity: connectionIdentity(req),
         onEnd: () => undefined,
       });
       res.on('close', () => once.close('request finished'));
       return once.handlePost(req, res, raw, headers);
     }
     // A remote Streamable HTTP server: decide, forward, stream back; sessions are the upstream's, renamed.
-    const verdict = inspectClientFrame(raw, name, serverPolicy(live, name), headers);
+    const verdict = await admitted(inspectClientFrame(raw, name, serverPolicy(live, name), headers), name, connectionIdentity(req));
     if (verdict.kind === 'answer') return answerVerdict(res, verdict);
     await pipeRequest(pipeTarget(cfg), req, res, {
+      ...settleOnOutcome(verdict),
       method: 'POST',
       body: verdict.raw,
       replyToId: requestId(verdict.message),
       sessionHeader: (upstreamSession) => {
         if (!initialize || upstreamSession === undefined) return undefined;
         const id = randomUUID();
-        sessions.set(id, { kind: 'pipe', id, server: name, upstreamSession, lastActivity: Date.now() });
+        sessions.set(id, { kind: 'pipe', id, server: name, upstreamSession, lastActivity: Date.now(), inflight: new Map() });
         return id;
       },
       beforeHead: (status) => {
@@ -151,6 +169,33 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       },
       ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name) } }),
     });
+  }
+
+  /** Admits an allowed call with limits against the state store; other verdicts pass as they are. */
+  function admitted(verdict: Verdict, server: string, identity: Identity): Verdict | Promise<Verdict> {
+    return needsAdmission(verdict) ? admitVerdict(verdict, limiter, server, identity) : verdict;
+  }
+  /** Settles the call's reservation when its answer ends; a session also tracks it for cancels. */
+  function settleOnOutcome(verdict: Verdict, inflight?: Map<string, Ticket>): { onOutcome?: (o: Outcome) => void } {
+    if (verdict.kind !== 'forward' || !verdict.ticket) return {};
+    const ticket = verdict.ticket;
+    const key = idKey(verdict.message.id as JsonRpcId);
+    inflight?.set(key, ticket);
+    return {
+      onOutcome: (o) => {
+        if (inflight && inflight.get(key) !== ticket) return; // already given back by a cancel
+        inflight?.delete(key);
+        limiter.settle(ticket, o);
+      },
+    };
+  }
+  function settleCancelled(inflight: Map<string, Ticket>, message: Record<string, unknown>): void {
+    const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
+    if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
+    const ticket = inflight.get(idKey(requestId));
+    if (!ticket) return;
+    inflight.delete(idKey(requestId));
+    limiter.settle(ticket, 'failed');
   }
 
   async function handleGetOrDelete(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig): Promise<void> {
@@ -180,6 +225,11 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     res.write(`event: endpoint\ndata: /mcp/${encodeURIComponent(name)}/messages?sessionId=${session.id}\n\n`);
   }
 
+  const healthReport = () => {
+    const state = limiter.health() ?? { ok: true, detail: `${gw().state} (not opened yet: no call has needed it)` };
+    return { status: state.ok ? 'ok' : 'degraded', servers: Object.keys(live.current().config.servers), sessions: sessions.size, state };
+  };
+
   let guard = createHostGuard('127.0.0.1', 0, [], []);
   const server = http.createServer((req, res) => {
     const refused = guard.check(req);
@@ -188,7 +238,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     if (path === '/healthz' && req.method === 'GET') {
       return void res
         .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ status: 'ok', servers: Object.keys(live.current().config.servers), sessions: sessions.size }));
+        .end(JSON.stringify(healthReport()));
     }
     const m = ROUTE.exec(path);
     const name = m ? decodeURIComponent(m[1] ?? '') : undefined;
@@ -241,10 +291,16 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       sessions.clear();
       for (const t of targets.values()) t.agent.destroy();
       for (const s of shared.values()) s.close();
+      await limiter.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Budget key of a request without an MCP session (2026-07-28, stateless servers): its connection. */
+function connectionIdentity(req: IncomingMessage): Identity {
+  return { session: `conn:${req.socket.remoteAddress}:${req.socket.remotePort}`, agent: 'anonymous' };
 }
 
 function splitListen(listen: string): { host: string; port: number } {

@@ -7,6 +7,7 @@ import { createSseParser, sseEvent } from '../transport/sse.js';
 import { header, sendJson, sendReply } from './http-util.js';
 import type { Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
+import { outcomeOf, type Outcome } from './admission.js';
 import { filterToolsInFrame } from './tools-filter.js';
 
 export interface PipeTarget {
@@ -69,6 +70,8 @@ export function pipeRequest(
     filterStream?: { policy: () => ServerPolicy };
     replyToId?: JsonRpcId | undefined;
     beforeHead?: (status: number) => boolean;
+    /** Told how the call ended (for settling its reservation); the bytes are still streamed as they come. */
+    onOutcome?: (outcome: Outcome) => void;
   },
 ): Promise<PipeResult> {
   return new Promise((resolve) => {
@@ -99,6 +102,7 @@ export function pipeRequest(
       // A stream's headers go out at once (the client may wait long for its first event); a JSON body
       // carries them in the same write.
       if (stream) res.flushHeaders();
+      if (opts.onOutcome) watchOutcome(upRes, status, stream, opts.replyToId, opts.onOutcome);
       if (opts.filterStream && stream) {
         const policy = opts.filterStream.policy;
         const parser = createSseParser((e) => res.write(sseEvent(e.event === 'message' ? filterToolsInFrame(e.data, policy()) : e.data, e.id, e.event)));
@@ -108,6 +112,7 @@ export function pipeRequest(
       res.on('close', () => upRes.destroy());
     });
     up.on('error', (err) => {
+      opts.onOutcome?.('failed');
       if (!res.headersSent) {
         const message = `upstream ${target.url.href} unreachable: ${err.message}`;
         if (opts.replyToId !== undefined) sendJson(res, 200, errorResponse(opts.replyToId, RpcCode.UPSTREAM_UNAVAILABLE, message));
@@ -145,4 +150,44 @@ function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<str
 
 export function answerVerdict(res: ServerResponse, verdict: Extract<Verdict, { kind: 'answer' }>, sessionId?: string): void {
   sendReply(res, verdict.reply, verdict.malformed ? 400 : 200, sessionId ? { 'mcp-session-id': sessionId } : undefined);
+}
+
+const OUTCOME_SCAN_LIMIT = 1024 * 1024;
+
+/**
+ * Reads the answer to a call beside the bytes streamed to the client, to settle its reservation. An answer that
+ * cannot be read (too large, stream cut for later resumption) counts as done: budget is kept, never given back
+ * on a guess.
+ */
+function watchOutcome(upRes: IncomingMessage, status: number, stream: boolean, id: JsonRpcId | undefined, report: (o: Outcome) => void): void {
+  if (status < 200 || status >= 300) return report('failed');
+  let outcome: Outcome | undefined;
+  let size = 0;
+  const chunks: Buffer[] = [];
+  const parser = stream
+    ? createSseParser((e) => {
+        if (outcome !== undefined || !e.data.includes('"id"')) return;
+        try {
+          const m = JSON.parse(e.data);
+          if (m?.id === id && m.method === undefined) outcome = outcomeOf(m);
+        } catch {
+          /* not a message we can read */
+        }
+      })
+    : undefined;
+  upRes.on('data', (c: Buffer) => {
+    if (parser) return parser.push(c);
+    size += c.length;
+    if (size <= OUTCOME_SCAN_LIMIT) chunks.push(c);
+  });
+  upRes.on('close', () => {
+    if (!parser && size <= OUTCOME_SCAN_LIMIT) {
+      try {
+        outcome = outcomeOf(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        outcome = 'ok';
+      }
+    }
+    report(outcome ?? 'ok');
+  });
 }

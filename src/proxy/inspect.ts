@@ -2,6 +2,7 @@
 import { RpcCode } from '../errors.js';
 import type { ServerPolicy } from '../policy/compile.js';
 import type { Decision } from '../policy/decision.js';
+import type { Ticket } from './admission.js';
 import { denialResponse, unknownToolResponse } from './denial.js';
 import { errorResponse, kindOf, type JsonRpcId, type JsonRpcResponse } from './jsonrpc.js';
 
@@ -22,6 +23,8 @@ export type Verdict =
       listId?: JsonRpcId;
       /** Present for tools/call: the decision that let it through. */
       tool?: { name: string; decision: Decision };
+      /** The reservation the call holds against its limits, settled when the answer comes. */
+      ticket?: Ticket;
     }
   | {
       kind: 'answer';

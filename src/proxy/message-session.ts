@@ -9,7 +9,8 @@ import type { MessagePipe } from '../transport/message-pipe.js';
 import { sseEvent } from '../transport/sse.js';
 import { openUpstream, upstreamFrameLimit } from '../transport/upstream.js';
 import { acceptsEventStream, prefersEventStream, sendJson, sendReply } from './http-util.js';
-import type { StandardHeaders } from './inspect.js';
+import type { Identity, Limiter } from './admission.js';
+import type { StandardHeaders, Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
 import { createRelay, idKey, type Relay } from './relay.js';
 
@@ -45,6 +46,9 @@ export interface MessageSessionOptions {
   upstream?: MessagePipe;
   /** Whether responses carry Mcp-Session-Id (false for sessionless requests). Default true. */
   sessionHeaders?: boolean;
+  limiter?: Limiter;
+  /** Budget keys; by default the session id and an anonymous agent. */
+  identity?: Identity;
 }
 
 const BUFFER_LIMIT = 1000;
@@ -116,8 +120,38 @@ export function createMessageSession(opts: MessageSessionOptions): MessageSessio
     policy: opts.policy,
     client,
     upstream,
+    ...(opts.limiter && { limiter: opts.limiter }),
+    identity: opts.identity ?? { session: id, agent: 'anonymous' },
     onEnd: (side, reason) => session.close(side === 'upstream' ? `server "${server}" ended the session: ${reason ?? 'closed'}` : 'client closed'),
   });
+
+  const respond = (req: IncomingMessage, res: ServerResponse, verdict: Verdict): void => {
+    if (verdict.kind === 'answer') {
+      if (opts.legacyStream) {
+        if (verdict.reply) writeEvent(opts.legacyStream, JSON.stringify(verdict.reply));
+        res.writeHead(202).end();
+        return;
+      }
+      return sendReply(res, verdict.reply, verdict.malformed ? 400 : 200, sessionHeader);
+    }
+    const m = verdict.message;
+    const isRequest = typeof m.method === 'string' && m.id !== undefined;
+    if (!isRequest || opts.legacyStream) {
+      res.writeHead(202, sessionHeader).end();
+      return;
+    }
+    const rid = m.id as JsonRpcId;
+    const meta = (m.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
+    const p: PendingPost = { res, id: rid, sse: false, acceptsSse: acceptsEventStream(req), progressToken: meta?.progressToken };
+    // JSON is cheaper, and we switch to SSE when a message precedes the answer; a client that lists
+    // text/event-stream first in Accept prefers a stream from the start, as SDK servers give it.
+    if (prefersEventStream(req)) startSse(p);
+    const key = idKey(rid);
+    pending.set(key, p);
+    res.on('close', () => {
+      if (pending.get(key) === p) pending.delete(key);
+    });
+  };
 
   const session: MessageSession = {
     id,
@@ -126,31 +160,8 @@ export function createMessageSession(opts: MessageSessionOptions): MessageSessio
     handlePost(req, res, raw, headers) {
       session.lastActivity = Date.now();
       const verdict = relay.fromClient(raw, headers);
-      if (verdict.kind === 'answer') {
-        if (opts.legacyStream) {
-          if (verdict.reply) writeEvent(opts.legacyStream, JSON.stringify(verdict.reply));
-          res.writeHead(202).end();
-          return;
-        }
-        return sendReply(res, verdict.reply, verdict.malformed ? 400 : 200, sessionHeader);
-      }
-      const m = verdict.message;
-      const isRequest = typeof m.method === 'string' && m.id !== undefined;
-      if (!isRequest || opts.legacyStream) {
-        res.writeHead(202, sessionHeader).end();
-        return;
-      }
-      const rid = m.id as JsonRpcId;
-      const meta = (m.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
-      const p: PendingPost = { res, id: rid, sse: false, acceptsSse: acceptsEventStream(req), progressToken: meta?.progressToken };
-      // JSON is cheaper, and we switch to SSE when a message precedes the answer; a client that lists
-      // text/event-stream first in Accept prefers a stream from the start, as SDK servers give it.
-      if (prefersEventStream(req)) startSse(p);
-      const key = idKey(rid);
-      pending.set(key, p);
-      res.on('close', () => {
-        if (pending.get(key) === p) pending.delete(key);
-      });
+      if (verdict instanceof Promise) void verdict.then((v) => respond(req, res, v));
+      else respond(req, res, verdict);
     },
     handleGet(res) {
       session.lastActivity = Date.now();

@@ -44,7 +44,15 @@ describe('parseConfig', () => {
     const config = parseConfig('version: 1\nservers:\n  demo:\n    command: [node, server.js]\n', F, {});
     assert.deepEqual(config, {
       version: 1,
-      gateway: { listen: '127.0.0.1:8787', allowed_hosts: [], allowed_origins: [], max_message_bytes: 4 * 1024 * 1024 },
+      gateway: {
+        listen: '127.0.0.1:8787',
+        allowed_hosts: [],
+        allowed_origins: [],
+        max_message_bytes: 4 * 1024 * 1024,
+        state: 'sqlite:.policylayer/state.db',
+        state_prefix: 'policylayer:',
+        fail_mode: 'closed',
+      },
       servers: {
         demo: { command: ['node', 'server.js'], transport: 'auto', shared: false, default: 'allow', tools: {}, hide: [] },
       },
