@@ -1,6 +1,7 @@
 // `bench/state`: what a rate-limit check costs in each state store, and what a Redis-backed limit costs the gateway.
 //
 //   node dist/bench/state.js [--quick] [--rounds N] [--seconds S] [--checks N] [--redis URL] [--upstream stdio|http]
+//                            [--only memory,sqlite,redis]   (gateway runs with a limit on these stores only)
 //   BENCH_CPU_PROF=DIR node dist/bench/state.js   also profiles the gateways and prints their top functions
 //
 // Part 1 calls StateStore.reserve() directly (memory:, sqlite: on a temp file, redis://) and reports p50/p99 per
@@ -35,6 +36,7 @@ const { values: opts } = parseArgs({
     checks: { type: 'string' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     upstream: { type: 'string', default: 'stdio' },
+    only: { type: 'string' },
   },
 });
 const ROUNDS = Number(opts.rounds ?? (opts.quick ? 1 : 4));
@@ -212,6 +214,8 @@ async function gatewayThroughput(dir: string, redisOk: boolean): Promise<{ confi
     { key: 'sqlite', label: 'limit on sqlite:', state: `sqlite:${path.join(dir, 'gateway-state.db')}` },
   ];
   if (redisOk) configs.push({ key: 'redis', label: `limit on ${REDIS_URL}`, state: REDIS_URL });
+  const only = opts.only?.split(',').map((x) => x.trim());
+  if (only) configs.splice(0, configs.length, ...configs.filter((c) => c.key === 'none' || only.includes(c.key)));
   const clients = new Map<string, { client: EchoClient; pid: number }>();
   const results = new Map<string, Cell>();
   try {
