@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { createRedisStore } from '../../src/state/redis.js';
 import type { LimitCheck, StoreHealth } from '../../src/state/store.js';
 import { runStateStoreContract } from '../unit/state-contract.js';
+import { pingRedis } from '../helpers/limits-rig.js';
 
 const HOST = '127.0.0.1';
 const PORT = 6379;
@@ -20,25 +21,7 @@ const RUN_PREFIX = `policylayer-test:${process.pid}-${randomBytes(4).toString('h
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DRIVER_URL = pathToFileURL(path.resolve(here, '../../src/state/redis.js')).href;
 
-/** Sends PING over a plain socket; undefined when Redis answered, else why not. */
-function ping(port: number, timeoutMs = 1000): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: HOST, port });
-    const finish = (why: string | undefined): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(why);
-    };
-    const timer = setTimeout(() => finish(`no answer within ${timeoutMs} ms`), timeoutMs);
-    let got = '';
-    sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => {
-      got += d.toString();
-      if (got.includes('\r\n')) finish(got.startsWith('+PONG') ? undefined : `answered ${JSON.stringify(got.trim())}`);
-    });
-    sock.on('error', (err) => finish(err.message));
-  });
-}
+const ping = pingRedis;
 
 async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const end = Date.now() + timeoutMs;
