@@ -63,7 +63,7 @@ export function createLimiter(config: () => Config, log: Logger): Limiter {
   };
   let health: (() => StoreHealth) | undefined;
 
-  const storeFailed = (decision: Decision, limit: CompiledLimit, url: string, err: unknown): Admission => {
+  const storeFailed = (limit: CompiledLimit, url: string, err: unknown): Admission => {
     const message = err instanceof Error ? err.message : String(err);
     if (config().gateway.fail_mode === 'open') {
       if (Date.now() - lastOpenWarning > FAIL_OPEN_LOG_INTERVAL_MS) {
@@ -106,7 +106,7 @@ export function createLimiter(config: () => Config, log: Logger): Limiter {
       try {
         result = await (await open).reserve(checks);
       } catch (err) {
-        return storeFailed(decision, counted[0]!, url, err);
+        return storeFailed(counted[0]!, url, err);
       }
       if (result.ok) return { ok: true, ticket: { token: result.token, quotaKeys } };
       const limit = counted[result.index]!;
