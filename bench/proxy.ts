@@ -9,19 +9,14 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { CLI, CONCURRENCY, ECHO, log, NODE, PROFILE_DIR, ROOT, roundSettings, rotatingRounds, sum } from './common.js';
 import { summariseProfile } from './cpu-profile.js';
 import { measure, openHttpClient, openStdioClient, percentile, type EchoClient, type Sample } from './load.js';
 import { cpuMs, descendants, freePort, rssMb, startServer, stop, syscalls, type Started } from './procs.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ECHO = path.join(ROOT, 'dist/bench/echo-server.js');
-const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 const MCP_PROXY = path.join(ROOT, 'node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs');
 const SUPERGATEWAY = path.join(ROOT, 'node_modules/supergateway/dist/index.js');
 const BARE_RELAY = path.join(ROOT, 'dist/bench/bare-relay.js');
-const NODE = process.execPath;
-const CONCURRENCY = [1, 32] as const;
 
 const { values: opts } = parseArgs({
   options: {
@@ -32,10 +27,7 @@ const { values: opts } = parseArgs({
     'json-responses': { type: 'boolean', default: false },
   },
 });
-const ROUNDS = Number(opts.rounds ?? (opts.quick ? 1 : 4));
-const SLICE_MS = 1000 * Number(opts.seconds ?? (opts.quick ? 0.7 : 2.2));
-const WARM_MS = opts.quick ? 400 : 1500;
-const PROFILE_DIR = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
+const { rounds: ROUNDS, sliceMs: SLICE_MS, warmMs: WARM_MS } = roundSettings(opts);
 
 type Baseline = 'direct-http' | 'direct-stdio';
 interface Setup {
@@ -219,24 +211,17 @@ async function main(): Promise<void> {
       await measure(o.client, 32, WARM_MS);
       await measure(o.client, 1, WARM_MS / 2);
     }
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = chosen.map((_, i) => chosen[(i + round) % chosen.length]!);
-      const levels = round % 2 === 0 ? CONCURRENCY : [...CONCURRENCY].reverse();
-      for (const s of order) {
-        const o = opened.get(s.key)!;
-        for (const c of levels) {
-          const pids = o.serverPids();
-          const before = { proxy: o.proxyPid ? cpuMs(o.proxyPid) : 0, server: sum(pids.map(cpuMs)), sys: o.proxyPid ? syscalls(o.proxyPid) : 0 };
-          const sample = await measure(o.client, c, SLICE_MS);
-          const cell = cellOf(results, s.key, c);
-          cell.samples.push(sample);
-          cell.proxyCpuMs += o.proxyPid ? cpuMs(o.proxyPid) - before.proxy : 0;
-          cell.serverCpuMs += sum(pids.map(cpuMs)) - before.server;
-          cell.proxySyscalls += o.proxyPid ? syscalls(o.proxyPid) - before.sys : 0;
-        }
-      }
-      log(`round ${round + 1}/${ROUNDS} done`);
-    }
+    await rotatingRounds(ROUNDS, chosen, async (s, c) => {
+      const o = opened.get(s.key)!;
+      const pids = o.serverPids();
+      const before = { proxy: o.proxyPid ? cpuMs(o.proxyPid) : 0, server: sum(pids.map(cpuMs)), sys: o.proxyPid ? syscalls(o.proxyPid) : 0 };
+      const sample = await measure(o.client, c, SLICE_MS);
+      const cell = cellOf(results, s.key, c);
+      cell.samples.push(sample);
+      cell.proxyCpuMs += o.proxyPid ? cpuMs(o.proxyPid) - before.proxy : 0;
+      cell.serverCpuMs += sum(pids.map(cpuMs)) - before.server;
+      cell.proxySyscalls += o.proxyPid ? syscalls(o.proxyPid) - before.sys : 0;
+    });
     const rss = new Map(chosen.map((s) => [s.key, rssMb(opened.get(s.key)!.proxyPid ?? opened.get(s.key)!.serverPids()[0] ?? 0)]));
     process.stdout.write(report(chosen, results, rss));
   } finally {
@@ -278,8 +263,6 @@ const cellOf = (m: Map<string, Cell>, key: string, c: number): Cell => {
 };
 const version = (pkg: string): string =>
   (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
-const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
 
 interface Stats {
   rate: number;

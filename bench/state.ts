@@ -12,21 +12,16 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { openStateStore } from '../src/state/open.js';
 import type { LimitCheck, StateStore } from '../src/state/store.js';
+import { CLI, CONCURRENCY, ECHO, log, NODE, PROFILE_DIR, roundSettings, rotatingRounds, sum } from './common.js';
 import { summariseProfile } from './cpu-profile.js';
 import { measure, openHttpClient, percentile, type EchoClient, type Sample } from './load.js';
 import { cpuMs, startServer, stop, type Started } from './procs.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ECHO = path.join(ROOT, 'dist/bench/echo-server.js');
-const CLI = path.join(ROOT, 'dist/src/cli/main.js');
-const NODE = process.execPath;
-const CONCURRENCY = [1, 32] as const;
 
 const { values: opts } = parseArgs({
   options: {
@@ -39,19 +34,14 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
   },
 });
-const ROUNDS = Number(opts.rounds ?? (opts.quick ? 1 : 4));
-const SLICE_MS = 1000 * Number(opts.seconds ?? (opts.quick ? 0.7 : 2.2));
-const WARM_MS = opts.quick ? 400 : 1500;
+const { rounds: ROUNDS, sliceMs: SLICE_MS, warmMs: WARM_MS } = roundSettings(opts);
 const CHECKS = Number(opts.checks ?? (opts.quick ? 5000 : 30000));
 const REDIS_URL = opts.redis!;
 const UPSTREAM = opts.upstream === 'http' ? 'http' : 'stdio';
 /** Every key of this run lives under it (state_prefix), so the run never meets others and cleans up after itself. */
-const PROFILE_DIR = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
 const PREFIX = `policylayer-bench:${process.pid}-${randomBytes(3).toString('hex')}:`;
 
-const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
 const f = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : '–');
-const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 interface Timing {
   p50: number;
@@ -235,23 +225,16 @@ async function gatewayThroughput(dir: string, redisOk: boolean): Promise<{ confi
       await measure(client, 32, WARM_MS);
       await measure(client, 1, WARM_MS / 2);
     }
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = configs.map((_, i) => configs[(i + round) % configs.length]!);
-      const levels = round % 2 === 0 ? CONCURRENCY : [...CONCURRENCY].reverse();
-      for (const c of order) {
-        const { client, pid } = clients.get(c.key)!;
-        for (const level of levels) {
-          const cpu0 = cpuMs(pid);
-          const sample = await measure(client, level, SLICE_MS);
-          const k = `${c.key}@${level}`;
-          const cell = results.get(k) ?? { samples: [], gatewayCpuMs: 0 };
-          cell.samples.push(sample);
-          cell.gatewayCpuMs += cpuMs(pid) - cpu0;
-          results.set(k, cell);
-        }
-      }
-      log(`round ${round + 1}/${ROUNDS} done`);
-    }
+    await rotatingRounds(ROUNDS, configs, async (c, level) => {
+      const { client, pid } = clients.get(c.key)!;
+      const cpu0 = cpuMs(pid);
+      const sample = await measure(client, level, SLICE_MS);
+      const k = `${c.key}@${level}`;
+      const cell = results.get(k) ?? { samples: [], gatewayCpuMs: 0 };
+      cell.samples.push(sample);
+      cell.gatewayCpuMs += cpuMs(pid) - cpu0;
+      results.set(k, cell);
+    });
   } finally {
     for (const { client } of clients.values()) await client.close().catch(() => undefined);
     for (const s of servers.reverse()) await stop(s.child);

@@ -64,6 +64,9 @@ export const SAMPLED_MODEL = 'policylayer-test-model';
 /** The form answer of the elicitation handler: fields of server-everything's form that need no format. */
 export const ELICITED = { name: 'Ada Lovelace', check: true, integer: 7 };
 
+/** A client that declares everything a server may gate tools on: sampling, URL elicitation and one root. */
+export const ALL_FEATURES: ClientFeatures = { sampling: true, elicitation: 'url', roots: [{ uri: 'file:///tmp/policylayer-root', name: 'test root' }] };
+
 export function samplingAnswer(params: CreateMessageRequest['params']): CreateMessageResult {
   const last = params.messages.at(-1)?.content;
   const text = last && !Array.isArray(last) && last.type === 'text' ? last.text : '?';

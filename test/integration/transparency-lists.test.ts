@@ -8,12 +8,12 @@ import {
   normalise,
   outcome,
   startEverythingRig,
-  type ClientFeatures,
   type EverythingRig,
   type V1Connection,
+  ALL_FEATURES,
 } from '../helpers/clients.js';
 
-const ALL: ClientFeatures = { sampling: true, elicitation: 'url', roots: [{ uri: 'file:///tmp/policylayer-root', name: 'test root' }] };
+const ALL = ALL_FEATURES;
 // Offered by server-everything only to clients that declare sampling / elicitation / roots.
 const CAPABILITY_GATED = ['get-roots-list', 'trigger-elicitation-request', 'trigger-sampling-request', 'trigger-url-elicitation'];
 

@@ -2,6 +2,7 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  ALL_FEATURES,
   connectV1,
   ELICITED,
   everythingRoutes,
@@ -14,8 +15,7 @@ import {
   type V1Connection,
 } from '../helpers/clients.js';
 
-const ROOT = { uri: 'file:///tmp/policylayer-root', name: 'test root' };
-const ALL: ClientFeatures = { sampling: true, elicitation: 'url', roots: [ROOT] };
+const ALL = ALL_FEATURES;
 const STATIC_DOC = 'demo://resource/static/document/features.md';
 
 let rig: EverythingRig;

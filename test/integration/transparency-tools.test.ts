@@ -10,12 +10,12 @@ import {
   outcome,
   SAMPLED_MODEL,
   startEverythingRig,
-  type ClientFeatures,
   type EverythingRig,
   type V1Connection,
+  ALL_FEATURES,
 } from '../helpers/clients.js';
 
-const ALL: ClientFeatures = { sampling: true, elicitation: 'url', roots: [{ uri: 'file:///tmp/policylayer-root', name: 'test root' }] };
+const ALL = ALL_FEATURES;
 const HELLO = `data:text/plain;base64,${Buffer.from('hello, gateway\n').toString('base64')}`;
 
 interface Case {

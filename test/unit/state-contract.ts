@@ -195,7 +195,7 @@ export function runStateStoreContract(name: string, open: OpenStore, cleanup?: (
     });
 
     it('keeps keys independent, and stores under different prefixes apart', async (t) => {
-      const { store, key, another, prefix } = await setup(t);
+      const { store, key, another } = await setup(t);
       admitted(await store.reserve([check(key('x'), 1)]));
       admitted(await store.reserve([check(key('y'), 1)]));
       refused(await store.reserve([check(key('x'), 1)]));
