@@ -243,6 +243,25 @@ export function runStateStoreContract(name: string, open: OpenStore, cleanup?: (
       assert.ok(Math.abs((await used(store, cap)) - total) < 1e-6);
     });
 
+    it('decides calls made together in the order they were made, each over all of its keys', async (t) => {
+      const { store, key } = await setup(t);
+      const [a, b] = [key('order-a'), key('order-b')];
+      // Made in one turn of the event loop (a driver may send them in one round trip): decided one after another.
+      const results = await Promise.all([
+        store.reserve([check(a, 2)]),
+        store.reserve([check(a, 2), check(b, 1)]),
+        store.reserve([check(b, 1)]),
+        store.reserve([check(a, 2), check(b, 5, MINUTE, 0.5)]),
+        store.reserve([check(a, 2)]),
+      ]);
+      assert.deepEqual(
+        results.map((r) => (r.ok ? 'ok' : `refused ${r.index}`)),
+        ['ok', 'ok', 'refused 0', 'refused 0', 'refused 0'],
+      );
+      assert.equal(await used(store, a), 2);
+      assert.equal(await used(store, b), 1, 'the refused calls took nothing from b');
+    });
+
     it('health() reports a working store', async (t) => {
       const { store } = await setup(t);
       const h = store.health();
