@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'policylayer-bench-'));
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
   const echoArgs = ['http', ...(opts['json-responses'] ? ['--json'] : [])];
-  const echoHttp = await startServer(NODE, [ECHO, ...echoArgs], /listening on (http:\/\/\S+)/);
+  const echoHttp = await startServer(NODE, [ECHO, ...echoArgs], /listening on (http:\/\/[^\s"]+)/);
   const servers: Started[] = [echoHttp];
   const httpPolicy = path.join(dir, 'http.yaml');
   const stdioPolicy = path.join(dir, 'stdio.yaml');
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     }));
 
   const gateway = async (key: string, file: string): Promise<Started> => {
-    const s = await startServer(NODE, [...profiled(key), CLI, 'start', '-c', file], /listening on (http:\/\/\S+)/);
+    const s = await startServer(NODE, [...profiled(key), CLI, 'start', '-c', file], /listening on (http:\/\/[^\s"]+)/);
     servers.push(s);
     return s;
   };
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
       vs: 'direct-http',
       group: 'floor',
       open: async () => {
-        const s = await startServer(NODE, [BARE_RELAY, echoHttp.match], /listening on (http:\/\/\S+)/);
+        const s = await startServer(NODE, [BARE_RELAY, echoHttp.match], /listening on (http:\/\/[^\s"]+)/);
         servers.push(s);
         const o = await httpSetup(s.match, s);
         return { ...o, serverPids: () => [echoHttp.child.pid!] };

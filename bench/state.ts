@@ -196,7 +196,7 @@ async function gatewayThroughput(dir: string, redisOk: boolean): Promise<{ confi
   const servers: Started[] = [];
   let upstream = `    command: [${JSON.stringify(NODE)}, ${JSON.stringify(ECHO)}, stdio]`;
   if (UPSTREAM === 'http') {
-    const echo = await startServer(NODE, [ECHO, 'http'], /listening on (http:\/\/\S+)/);
+    const echo = await startServer(NODE, [ECHO, 'http'], /listening on (http:\/\/[^\s"]+)/);
     servers.push(echo);
     upstream = `    url: ${echo.match}`;
   }
@@ -216,7 +216,7 @@ async function gatewayThroughput(dir: string, redisOk: boolean): Promise<{ confi
       const file = path.join(dir, `${c.key}.yaml`);
       writeFileSync(file, policy(upstream, c.state));
       const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=gateway-${c.key}.cpuprofile`] : [];
-      const s = await startServer(NODE, [...prof, CLI, 'start', '-c', file], /listening on (http:\/\/\S+)/);
+      const s = await startServer(NODE, [...prof, CLI, 'start', '-c', file], /listening on (http:\/\/[^\s"]+)/);
       servers.push(s);
       const client = await openHttpClient(`${s.match}/mcp/echo`, 32);
       clients.set(c.key, { client, pid: s.child.pid! });

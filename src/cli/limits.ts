@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { openStateStore, sqlitePath } from '../state/open.js';
 import type { CounterInfo } from '../state/store.js';
 import { parseVerbArgs, usageError } from './args.js';
+import { formatTable } from './table.js';
 
 const USAGE = `usage: policylayer limits [-c policylayer.yaml] [--json]
 
@@ -100,14 +101,7 @@ function table(rows: CounterRow[]): string {
     String(r.calls),
     r.nextExpiryMs === undefined ? '-' : `in ${duration(r.nextExpiryMs)}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const numeric = new Set([3, 4]);
-  const line = (c: string[]) =>
-    c
-      .map((v, i) => (numeric.has(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...cells.map(line)].join('\n') + '\n';
+  return formatTable(header, cells, new Set([3, 4]));
 }
 
 /** Sums of decimal costs carry binary rounding (0.30000000000000004); six decimals is what a person wants. */

@@ -8,6 +8,7 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(args: s
   validate: { summary: 'check a policy file and report every problem with file:line:column', load: () => import('./validate.js') },
   schema: { summary: 'print the policy file JSON Schema (for editor completion)', load: () => import('./schema.js') },
   limits: { summary: 'show the current rate-limit and spend-cap counters per scope key', load: () => import('./limits.js') },
+  audit: { summary: 'query, tail and verify the audit log of every decision', load: () => import('./audit.js') },
 };
 
 function usage(): string {

@@ -4,6 +4,7 @@ import { openLivePolicy, staticPolicy, type LivePolicy } from '../config/live.js
 import { ConfigSchema, type ServerConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { randomUUID } from 'node:crypto';
+import { openGatewayAudit } from '../audit/gateway-audit.js';
 import { createLimiter } from '../proxy/admission.js';
 import { createRelay } from '../proxy/relay.js';
 import { stdioSelf } from '../transport/stdio-self.js';
@@ -48,6 +49,8 @@ export async function run(args: string[]): Promise<number> {
   if (!upstreamConfig.command && !upstreamConfig.url) throw usageError('nothing to wrap', USAGE);
 
   const maxBytes = policy.current().config.gateway.max_message_bytes;
+  // Before stdin is read: a message arriving while the audit log opens would find no relay to take it.
+  const audit = await openGatewayAudit(policy, log, undefined, { stdoutIsMcp: true });
   const client = stdioSelf(maxBytes);
   const upstream = openUpstream(stripUndefined(upstreamConfig), upstreamFrameLimit(maxBytes), log);
 
@@ -61,6 +64,7 @@ export async function run(args: string[]): Promise<number> {
       client,
       upstream,
       limiter,
+      observers: { audit },
       identity: { session: randomUUID(), agent: 'anonymous' },
       onEnd(side, reason) {
         policy.close();
@@ -90,6 +94,7 @@ export async function run(args: string[]): Promise<number> {
   });
   const code = await exit;
   await limiter.close();
+  await audit?.close();
   return code;
 }
 

@@ -1,6 +1,7 @@
 // The policylayer.yaml schema: the single source of truth for what a policy file may contain.
 import { z } from 'zod';
 import { AllToolsSchema, QuotasSchema, RateLimitsSchema } from './limits-schema.js';
+import { AUDIT_URL, AuditSettingsSchema } from './audit-schema.js';
 
 export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -115,6 +116,16 @@ export const GatewaySchema = z
       .enum(['closed', 'open'])
       .default('closed')
       .describe('When the state store is unreachable: closed refuses calls that need it, open lets them through (logged)'),
+    admin_token: z
+      .string()
+      .min(16, 'an admin token needs at least 16 characters; generate one with `openssl rand -hex 24`')
+      .optional()
+      .describe('Bearer token of the admin API (/admin/…); write ${POLICYLAYER_ADMIN_TOKEN} to keep it out of the file. No token, no admin API'),
+    audit: z
+      .string()
+      .regex(AUDIT_URL, 'expected sqlite:PATH, postgres://…, jsonl:PATH, stdout or off')
+      .default('sqlite:.policylayer/audit.db')
+      .describe('Where every decision is recorded: sqlite:PATH, postgres://user@host/db, jsonl:PATH, stdout, or off'),
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GatewaySchema>;
@@ -123,6 +134,7 @@ export const ConfigSchema = z
   .object({
     version: z.literal(1).describe('Format version of this file; always 1'),
     gateway: GatewaySchema.default(() => GatewaySchema.parse({})).describe('The HTTP listener of `policylayer start`'),
+    audit: AuditSettingsSchema.default(() => AuditSettingsSchema.parse({})).describe('What the audit log keeps and how it writes'),
     servers: z
       .record(z.string().regex(SERVER_NAME, 'server names use letters, digits, _ and - (they appear in URLs)'), ServerSchema)
       .default({})

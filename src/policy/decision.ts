@@ -7,6 +7,8 @@ export interface Decision {
   /** Stable path into the policy file, e.g. `servers.demo.tools.delete_assistant`. */
   rule: string;
   reason?: string;
+  /** Refused by a rate limit or spend cap (the call itself was allowed by its rule). */
+  limited?: boolean;
   /** Rate limits and spend caps an allowed call must fit in (the rule's, then the server's and gateway's). */
   limits?: readonly CompiledLimit[];
 }

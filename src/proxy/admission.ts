@@ -1,4 +1,5 @@
 // Admits allowed calls against their rate limits and spend caps in the state store; settles them on the outcome.
+import type { GatewayMetrics } from '../admin/metrics.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Decision } from '../policy/decision.js';
@@ -37,7 +38,7 @@ export interface Limiter {
 
 const FAIL_OPEN_LOG_INTERVAL_MS = 10_000;
 
-export function createLimiter(config: () => Config, log: Logger): Limiter {
+export function createLimiter(config: () => Config, log: Logger, metrics?: Pick<GatewayMetrics, 'stateStoreError'>): Limiter {
   let store: { url: string; prefix: string; open: Promise<StateStore> } | undefined;
   let lastOpenWarning = 0;
 
@@ -65,6 +66,7 @@ export function createLimiter(config: () => Config, log: Logger): Limiter {
 
   const storeFailed = (limit: CompiledLimit, url: string, err: unknown): Admission => {
     const message = err instanceof Error ? err.message : String(err);
+    metrics?.stateStoreError(url.slice(0, url.indexOf(':')));
     if (config().gateway.fail_mode === 'open') {
       if (Date.now() - lastOpenWarning > FAIL_OPEN_LOG_INTERVAL_MS) {
         lastOpenWarning = Date.now();
@@ -114,12 +116,12 @@ export function createLimiter(config: () => Config, log: Logger): Limiter {
       if (cost > limit.max) {
         // Waiting never helps: promise no time and give agents no retryAfterMs to back off on.
         const reason = `this call costs ${cost}, more than the whole of ${limit.describe}; it can never be admitted`;
-        return { ok: false, decision: { action: 'deny', rule: limit.path, reason: `spend cap exceeded: ${reason}` } };
+        return { ok: false, decision: { action: 'deny', rule: limit.path, reason: `spend cap exceeded: ${reason}`, limited: true } };
       }
       const wait = result.retryAfterMs;
       const what = limit.kind === 'quota' ? `spend cap reached: ${limit.describe}; ${Number(result.used.toFixed(6))} already used` : `rate limit reached: ${limit.describe}`;
       const reason = `${what}; the next call will be admitted in ${(wait / 1000).toFixed(1)} s`;
-      return { ok: false, decision: { action: 'deny', rule: limit.path, reason }, retryAfterMs: Math.ceil(wait) };
+      return { ok: false, decision: { action: 'deny', rule: limit.path, reason, limited: true }, retryAfterMs: Math.ceil(wait) };
     },
     settle(ticket, outcome) {
       const s = store?.open;

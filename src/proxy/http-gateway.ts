@@ -9,8 +9,13 @@ import type { Logger } from '../log.js';
 import { createHostGuard } from './http-guard.js';
 import { answerVerdict, createPipeTarget, pipeRequest, type PipeTarget } from './http-pipe.js';
 import { BodyTooLarge, decodeMcpHeader, header, readBody, sendRpcError, tooLarge } from './http-util.js';
-import { admitVerdict, createLimiter, needsAdmission, type Identity, type Outcome, type Ticket } from './admission.js';
-import { idKey } from './relay.js';
+import { openGatewayAudit } from '../audit/gateway-audit.js';
+import { admitVerdict, createLimiter, needsAdmission, type Identity, type Outcome } from './admission.js';
+import { createAdminApi } from '../admin/api.js';
+import { createGatewayMetrics } from '../admin/metrics.js';
+import { observeVerdict, type CallEnd, type CallObservers } from './call-observers.js';
+import { idKey, unrecordedRefusal, type Pending } from './relay.js';
+import type { TraceCarrier } from './tracing.js';
 import { inspectClientFrame, type StandardHeaders, type Verdict } from './inspect.js';
 import type { JsonRpcId } from './jsonrpc.js';
 import { createMessageSession, type MessageSession } from './message-session.js';
@@ -25,8 +30,8 @@ type Session =
       server: string;
       upstreamSession: string;
       lastActivity: number;
-      /** Calls of this session holding a reservation, so that a cancel (a separate POST) can give it back. */
-      inflight: Map<string, Ticket>;
+      /** Forwarded calls of this session, so that a cancel (a separate POST) can end them. */
+      inflight: Map<string, Pending>;
     }
   | { kind: 'message'; id: string; server: string; session: MessageSession };
 
@@ -42,7 +47,12 @@ const ROUTE = /^\/mcp\/([^/?]+)(\/sse|\/messages)?\/?$/;
 
 export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<HttpGateway> {
   const sessions = new Map<string, Session>();
-  const limiter = createLimiter(() => live.current().config, log);
+  const metrics = createGatewayMetrics();
+  const audit = await openGatewayAudit(live, log, metrics);
+  const observers: CallObservers = { audit, metrics };
+  metrics.gauge('sessions', () => sessions.size);
+  const admin = createAdminApi({ token: () => gw().admin_token ?? process.env.POLICYLAYER_ADMIN_TOKEN, audit: () => audit?.sink, metrics: metrics.registry });
+  const limiter = createLimiter(() => live.current().config, log, metrics);
   limiter.prepare();
   const targets = new Map<string, PipeTarget>();
   const gw = () => live.current().config.gateway;
@@ -76,6 +86,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       maxBytes: gw().max_message_bytes,
       log,
       limiter,
+      observers,
       ...(legacyStream && { legacyStream }),
       ...(upstream ? { upstream } : cfg.command && cfg.shared ? { upstream: sharedChannel(name, cfg, 'sessions') } : {}),
       onEnd: (_s, reason) => {
@@ -90,7 +101,10 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   const standardHeaders = (req: IncomingMessage): StandardHeaders | undefined => {
     const method = header(req, 'mcp-method');
     const name = header(req, 'mcp-name');
-    return method === undefined && name === undefined ? undefined : { method, name: decodeMcpHeader(name) };
+    const traceparent = header(req, 'traceparent');
+    if (method === undefined && name === undefined && traceparent === undefined) return undefined;
+    const trace = traceparent === undefined ? undefined : { traceparent, tracestate: header(req, 'tracestate') };
+    return { method, name: decodeMcpHeader(name), trace };
   };
 
   async function handlePost(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig, sub: string | undefined): Promise<void> {
@@ -109,7 +123,8 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       if (!s || s.server !== name) return sendRpcError(res, 404, RpcCode.UPSTREAM_UNAVAILABLE, 'Session not found: it ended or never existed; send initialize again');
       if (s.kind === 'message') return s.session.handlePost(req, res, raw, headers);
       s.lastActivity = Date.now();
-      const verdict = await admitted(inspectClientFrame(raw, name, serverPolicy(live, name), headers), name, { session: sid, agent: 'anonymous' });
+      const identity = { session: sid, agent: 'anonymous' };
+      const verdict = await decided(raw, name, headers, identity, req);
       if (verdict.kind === 'answer') return answerVerdict(res, verdict, sid);
       if (verdict.message.method === 'notifications/cancelled') settleCancelled(s.inflight, verdict.message);
       await pipeRequest(pipeTarget(cfg), req, res, {
@@ -141,6 +156,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
         upstream: sharedChannel(name, cfg, 'sessionless'),
         sessionHeaders: false,
         limiter,
+        observers,
         identity: connectionIdentity(req),
         onEnd: () => undefined,
       });
@@ -148,7 +164,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       return once.handlePost(req, res, raw, headers);
     }
     // A remote Streamable HTTP server: decide, forward, stream back; sessions are the upstream's, renamed.
-    const verdict = await admitted(inspectClientFrame(raw, name, serverPolicy(live, name), headers), name, connectionIdentity(req));
+    const verdict = await decided(raw, name, headers, connectionIdentity(req), req);
     if (verdict.kind === 'answer') return answerVerdict(res, verdict);
     await pipeRequest(pipeTarget(cfg), req, res, {
       ...settleOnOutcome(verdict),
@@ -171,31 +187,55 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     });
   }
 
-  /** Admits an allowed call with limits against the state store; other verdicts pass as they are. */
-  function admitted(verdict: Verdict, server: string, identity: Identity): Verdict | Promise<Verdict> {
-    return needsAdmission(verdict) ? admitVerdict(verdict, limiter, server, identity) : verdict;
+  /**
+   * Decides a frame for an HTTP upstream: admits an allowed call with limits against the state store and records
+   * tool calls in the audit log (waiting for the record under strict durability); other frames pass as they are.
+   */
+  async function decided(raw: string, server: string, headers: StandardHeaders | undefined, identity: Identity, req: IncomingMessage): Promise<Verdict> {
+    const startedAt = performance.now();
+    const first = inspectClientFrame(raw, server, serverPolicy(live, server), headers);
+    const verdict = needsAdmission(first) ? await admitVerdict(first, limiter, server, identity) : first;
+    const protocol = header(req, 'mcp-protocol-version');
+    const context = { server, session: identity.session, agent: identity.agent, protocol, trace: headers?.trace };
+    const observed = observeVerdict(observers, verdict, context, startedAt);
+    if (verdict.kind !== 'forward') return verdict;
+    if (observed?.committed) {
+      try {
+        await observed.committed;
+      } catch (err) {
+        if (verdict.ticket) limiter.settle(verdict.ticket, 'failed');
+        return unrecordedRefusal(verdict, server, err);
+      }
+    }
+    if (!observed?.finish) return verdict;
+    return { ...verdict, finish: observed.finish, ...(observed.trace && { trace: observed.trace }) };
   }
-  /** Settles the call's reservation when its answer ends; a session also tracks it for cancels. */
-  function settleOnOutcome(verdict: Verdict, inflight?: Map<string, Ticket>): { onOutcome?: (o: Outcome) => void } {
-    if (verdict.kind !== 'forward' || !verdict.ticket) return {};
-    const ticket = verdict.ticket;
+  /** Settles the call's reservation and audit record when its answer ends; a session also tracks it for cancels. */
+  function settleOnOutcome(verdict: Verdict, inflight?: Map<string, Pending>): { onOutcome?: (o: Outcome) => void; trace?: TraceCarrier } {
+    if (verdict.kind !== 'forward' || (!verdict.ticket && !verdict.finish)) return {};
+    const pending: Pending = { ticket: verdict.ticket, finish: verdict.finish };
     const key = idKey(verdict.message.id as JsonRpcId);
-    inflight?.set(key, ticket);
+    inflight?.set(key, pending);
     return {
+      ...(verdict.trace && { trace: verdict.trace }),
       onOutcome: (o) => {
-        if (inflight && inflight.get(key) !== ticket) return; // already given back by a cancel
+        if (inflight && inflight.get(key) !== pending) return; // already ended by a cancel
         inflight?.delete(key);
-        limiter.settle(ticket, o);
+        endPending(pending, o);
       },
     };
   }
-  function settleCancelled(inflight: Map<string, Ticket>, message: Record<string, unknown>): void {
+  function endPending(pending: Pending, end: CallEnd): void {
+    if (pending.ticket) limiter.settle(pending.ticket, end === 'cancelled' ? 'failed' : end);
+    pending.finish?.(end);
+  }
+  function settleCancelled(inflight: Map<string, Pending>, message: Record<string, unknown>): void {
     const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
     if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
-    const ticket = inflight.get(idKey(requestId));
-    if (!ticket) return;
+    const pending = inflight.get(idKey(requestId));
+    if (!pending) return;
     inflight.delete(idKey(requestId));
-    limiter.settle(ticket, 'failed');
+    endPending(pending, 'cancelled');
   }
 
   async function handleGetOrDelete(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig): Promise<void> {
@@ -235,6 +275,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     const refused = guard.check(req);
     if (refused) return sendRpcError(res, 403, RpcCode.INVALID_REQUEST, `Forbidden: ${refused}`);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (admin.handle(req, res, path)) return;
     if (path === '/healthz' && req.method === 'GET') {
       return void res
         .writeHead(200, { 'content-type': 'application/json' })
@@ -292,6 +333,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       for (const t of targets.values()) t.agent.destroy();
       for (const s of shared.values()) s.close();
       await limiter.close();
+      await audit?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

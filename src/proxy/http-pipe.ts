@@ -9,6 +9,7 @@ import type { Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
 import { outcomeOf, type Outcome } from './admission.js';
 import { filterToolsInFrame } from './tools-filter.js';
+import type { TraceCarrier } from './tracing.js';
 
 export interface PipeTarget {
   url: URL;
@@ -72,10 +73,13 @@ export function pipeRequest(
     beforeHead?: (status: number) => boolean;
     /** Told how the call ended (for settling its reservation); the bytes are still streamed as they come. */
     onOutcome?: (outcome: Outcome) => void;
+    /** The gateway's own trace context for the upstream call, replacing the client's. */
+    trace?: TraceCarrier | undefined;
   },
 ): Promise<PipeResult> {
   return new Promise((resolve) => {
     const headers = upstreamHeaders(target, req, opts.upstreamSession);
+    if (opts.trace) Object.assign(headers, opts.trace);
     if (opts.body !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(Buffer.byteLength(opts.body));

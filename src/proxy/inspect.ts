@@ -3,6 +3,8 @@ import { RpcCode } from '../errors.js';
 import type { ServerPolicy } from '../policy/compile.js';
 import type { Decision } from '../policy/decision.js';
 import type { Ticket } from './admission.js';
+import type { CallEnd } from './call-observers.js';
+import type { TraceCarrier } from './tracing.js';
 import { denialResponse, unknownToolResponse } from './denial.js';
 import { errorResponse, kindOf, type JsonRpcId, type JsonRpcResponse } from './jsonrpc.js';
 
@@ -11,6 +13,8 @@ export interface StandardHeaders {
   method?: string | undefined;
   /** `Mcp-Name`, already decoded from its base64 sentinel form. */
   name?: string | undefined;
+  /** W3C `traceparent` / `tracestate` of the HTTP request, for the call's spans. */
+  trace?: TraceCarrier | undefined;
 }
 
 export type Verdict =
@@ -25,6 +29,10 @@ export type Verdict =
       tool?: { name: string; decision: Decision };
       /** The reservation the call holds against its limits, settled when the answer comes. */
       ticket?: Ticket;
+      /** Records the end of an observed call (HTTP pipe path; the relay keeps its own). */
+      finish?: (end: CallEnd) => void;
+      /** Trace context for the upstream request (HTTP pipe path), when a tracer records the call. */
+      trace?: TraceCarrier;
     }
   | {
       kind: 'answer';

@@ -10,6 +10,7 @@ import { sseEvent } from '../transport/sse.js';
 import { openUpstream, upstreamFrameLimit } from '../transport/upstream.js';
 import { acceptsEventStream, prefersEventStream, sendJson, sendReply } from './http-util.js';
 import type { Identity, Limiter } from './admission.js';
+import type { CallObservers } from './call-observers.js';
 import type { StandardHeaders, Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
 import { createRelay, idKey, type Relay } from './relay.js';
@@ -47,6 +48,7 @@ export interface MessageSessionOptions {
   /** Whether responses carry Mcp-Session-Id (false for sessionless requests). Default true. */
   sessionHeaders?: boolean;
   limiter?: Limiter;
+  observers?: CallObservers;
   /** Budget keys; by default the session id and an anonymous agent. */
   identity?: Identity;
 }
@@ -121,6 +123,7 @@ export function createMessageSession(opts: MessageSessionOptions): MessageSessio
     client,
     upstream,
     ...(opts.limiter && { limiter: opts.limiter }),
+    ...(opts.observers && { observers: opts.observers }),
     identity: opts.identity ?? { session: id, agent: 'anonymous' },
     onEnd: (side, reason) => session.close(side === 'upstream' ? `server "${server}" ended the session: ${reason ?? 'closed'}` : 'client closed'),
   });

@@ -1,9 +1,12 @@
 // Message-level pipeline between a client pipe and an upstream pipe: decide each client frame, admit calls
-// against their limits, settle reservations on the answer, filter tool lists.
+// against their limits, record them, settle reservations and records on the answer, filter tool lists.
 import { RpcCode } from '../errors.js';
 import type { ServerPolicy } from '../policy/compile.js';
 import type { MessagePipe } from '../transport/message-pipe.js';
 import { admitVerdict, needsAdmission, outcomeOf, type Identity, type Limiter, type Ticket } from './admission.js';
+import { observeVerdict, observing, type CallContext, type CallEnd, type CallObservers, type ObservedCall } from './call-observers.js';
+import { withTraceMeta } from './tracing.js';
+import { denialResponse } from './denial.js';
 import { inspectClientFrame, type StandardHeaders, type Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
 import { filterToolsInFrame } from './tools-filter.js';
@@ -16,6 +19,8 @@ export interface RelayOptions {
   upstream: MessagePipe;
   /** Counts rate limits and spend caps; without one, limits are not enforced (tests of other behaviour). */
   limiter?: Limiter;
+  /** Audit log and metrics of every decided tool call and its end; without them, nothing is recorded. */
+  observers?: CallObservers;
   identity?: Identity;
   onEnd?: (side: 'client' | 'upstream', reason?: string) => void;
 }
@@ -25,7 +30,8 @@ export const idKey = (id: JsonRpcId): string => (typeof id === 'number' ? `n${id
 export interface Relay {
   /**
    * Decides one client frame and forwards it when allowed. An answer is returned, not sent: the caller knows
-   * where it goes (a stdio line, an HTTP response). A call with limits resolves once the store has admitted it.
+   * where it goes (a stdio line, an HTTP response). A call with limits, or recorded under strict audit
+   * durability, resolves once the store has admitted it and its record is committed.
    */
   fromClient(raw: string, headers?: StandardHeaders): Verdict | Promise<Verdict>;
   close(): void;
@@ -33,27 +39,56 @@ export interface Relay {
 
 const ANONYMOUS: Identity = { session: 'anonymous', agent: 'anonymous' };
 
-export function createRelay({ server, policy, client, upstream, limiter, identity = ANONYMOUS, onEnd }: RelayOptions): Relay {
+/** A forwarded call waiting for its answer: the reservation to settle and the audit record to finish. */
+export interface Pending {
+  ticket?: Ticket | undefined;
+  finish?: ((end: CallEnd) => void) | undefined;
+}
+
+export function createRelay({ server, policy, client, upstream, limiter, observers, identity = ANONYMOUS, onEnd }: RelayOptions): Relay {
   let ended = false;
-  // Calls holding a reservation, by request id, until their answer (or the end) settles them.
-  const inflight = new Map<string, Ticket>();
-  // Calls waiting for the store; a cancel that arrives meanwhile stops them from being forwarded.
+  let protocol: string | undefined;
+  const watching = observing(observers);
+  const context = (headers?: StandardHeaders): CallContext => ({ server, session: identity.session, agent: identity.agent, protocol, trace: headers?.trace });
+  // Forwarded calls by request id, until their answer (or the end) settles them.
+  const inflight = new Map<string, Pending>();
+  // Calls waiting for the store or the audit log; a cancel that arrives meanwhile stops them from being forwarded.
   const admitting = new Map<string, { cancelled: boolean }>();
 
-  const admitThenForward = async (verdict: Parameters<typeof admitVerdict>[0]): Promise<Verdict> => {
+  type ToolVerdict = Extract<Verdict, { kind: 'forward' }> & { tool: NonNullable<Extract<Verdict, { kind: 'forward' }>['tool']> };
+
+  const admitThenForward = async (verdict: ToolVerdict, startedAt: number, headers?: StandardHeaders): Promise<Verdict> => {
     const key = idKey(verdict.message.id as JsonRpcId);
     const state = { cancelled: false };
     admitting.set(key, state);
-    const out = await admitVerdict(verdict, limiter!, server, identity);
-    admitting.delete(key);
-    if (out.kind !== 'forward') return out;
-    if (state.cancelled || ended) {
-      if (out.ticket) limiter!.settle(out.ticket, 'failed');
-      return { kind: 'answer', reply: null };
+    try {
+      const out = limiter && needsAdmission(verdict) ? await admitVerdict(verdict, limiter, server, identity) : verdict;
+      const observed = observeVerdict(observers, out, context(headers), startedAt);
+      if (out.kind !== 'forward') return out;
+      if (observed?.committed) {
+        try {
+          await observed.committed;
+        } catch (err) {
+          if (out.ticket) limiter?.settle(out.ticket, 'failed');
+          return unrecordedRefusal(out, server, err);
+        }
+      }
+      if (state.cancelled || ended) {
+        if (out.ticket) limiter?.settle(out.ticket, 'failed');
+        observed?.finish?.('cancelled');
+        return { kind: 'answer', reply: null };
+      }
+      return forwardCall(out, observed);
+    } finally {
+      admitting.delete(key);
     }
-    if (out.ticket) inflight.set(key, out.ticket);
-    upstream.send(out.raw);
-    return out;
+  };
+
+  const forwardCall = (verdict: Extract<Verdict, { kind: 'forward' }>, observed?: ObservedCall): Verdict => {
+    const finish = observed?.finish;
+    if (verdict.ticket || finish) inflight.set(idKey(verdict.message.id as JsonRpcId), { ticket: verdict.ticket, finish });
+    upstream.send(observed?.trace ? withTraceMeta(verdict.message, observed.trace) : verdict.raw);
+    return verdict;
   };
 
   const noteCancel = (message: Record<string, unknown>): void => {
@@ -62,20 +97,29 @@ export function createRelay({ server, policy, client, upstream, limiter, identit
     const key = idKey(requestId);
     const waiting = admitting.get(key);
     if (waiting) waiting.cancelled = true;
-    settle(key, 'failed');
+    settle(key, 'cancelled');
   };
 
-  const settle = (key: string, outcome: Parameters<Limiter['settle']>[1]): void => {
-    const ticket = inflight.get(key);
-    if (!ticket) return;
+  const settle = (key: string, end: CallEnd): void => {
+    const pending = inflight.get(key);
+    if (!pending) return;
     inflight.delete(key);
-    limiter!.settle(ticket, outcome);
+    if (pending.ticket) limiter!.settle(pending.ticket, end === 'cancelled' ? 'failed' : end);
+    pending.finish?.(end);
   };
 
   const fromClient = (raw: string, headers?: StandardHeaders): Verdict | Promise<Verdict> => {
+    const startedAt = watching ? performance.now() : 0;
     const verdict = inspectClientFrame(raw, server, policy(), headers);
-    if (verdict.kind !== 'forward') return verdict;
-    if (limiter && needsAdmission(verdict)) return admitThenForward(verdict);
+    if (verdict.kind !== 'forward') {
+      if (watching) observeVerdict(observers, verdict, context(headers), startedAt);
+      return verdict;
+    }
+    if (verdict.tool) {
+      if ((limiter && needsAdmission(verdict)) || observers?.audit?.strict()) return admitThenForward(verdict as ToolVerdict, startedAt, headers);
+      return forwardCall(verdict, watching ? observeVerdict(observers, verdict, context(headers), startedAt) : undefined);
+    }
+    if (verdict.message.method === 'initialize') protocol = protocolOf(verdict.message);
     if (verdict.message.method === 'notifications/cancelled' && (inflight.size > 0 || admitting.size > 0)) noteCancel(verdict.message);
     upstream.send(verdict.raw);
     return verdict;
@@ -127,5 +171,21 @@ export function createRelay({ server, policy, client, upstream, limiter, identit
       client.close();
       upstream.close();
     },
+  };
+}
+
+/** The protocol revision a client's initialize asks for. */
+export function protocolOf(message: Record<string, unknown>): string | undefined {
+  const v = (message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+  return typeof v === 'string' ? v.slice(0, 32) : undefined;
+}
+
+/** Under strict audit durability a call whose record cannot be written is not forwarded (fail closed). */
+export function unrecordedRefusal(verdict: Extract<Verdict, { kind: 'forward' }>, server: string, err: unknown): Verdict {
+  const params = verdict.message.params as Record<string, unknown> | undefined;
+  const reason = `${err instanceof Error ? err.message : String(err)}; audit.durability is strict, so the call was not forwarded`;
+  return {
+    kind: 'answer',
+    reply: denialResponse(verdict.message.id as JsonRpcId, server, verdict.tool?.name ?? '', { action: 'deny', rule: 'audit.durability', reason }, params),
   };
 }

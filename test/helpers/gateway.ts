@@ -30,8 +30,11 @@ export function writeConfig(yaml: string, dir = tempDir()): string {
 
 /** A policy file listening on an ephemeral port with the given servers; JSON is valid YAML and needs no quoting. */
 export function writeGatewayConfig(servers: Record<string, unknown>, dir = tempDir()): string {
-  return writeConfig(JSON.stringify({ version: 1, gateway: { listen: '127.0.0.1:0' }, servers }, null, 2), dir);
+  return writeConfig(JSON.stringify({ version: 1, gateway: { listen: '127.0.0.1:0', audit: testAuditLog(dir) }, servers }, null, 2), dir);
 }
+
+/** The default audit driver (SQLite), in the test's own directory rather than the working directory's .policylayer/. */
+export const testAuditLog = (dir: string): string => `sqlite:${path.join(dir, 'audit.db')}`;
 
 /** Spawns a process and resolves once `ready` matches its stderr; the match's first group is returned. */
 export function spawnUntil(command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, timeoutMs = 15000): Promise<Running & { match: string }> {
@@ -77,7 +80,7 @@ export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
 
 /** `policylayer start -c <file>`; the config should listen on 127.0.0.1:0. Resolves with the base URL. */
 export async function startGateway(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<Running & { url: string }> {
-  const r = await spawnUntil(process.execPath, [CLI, 'start', '-c', configFile], /listening on (http:\/\/\S+)/, env);
+  const r = await spawnUntil(process.execPath, [CLI, 'start', '-c', configFile], /listening on (http:\/\/[^\s"]+)/, env);
   return { ...r, url: r.match };
 }
 

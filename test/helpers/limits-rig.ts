@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, startGateway, stopChild, writeConfig, type Running } from './gateway.js';
+import { freePort, startGateway, stopChild, tempDir, testAuditLog, writeConfig, type Running } from './gateway.js';
 import { initializeRequest, initialized, received, resultText, type Message } from './raw-mcp.js';
 
 export const REDIS_HOST = '127.0.0.1';
@@ -15,8 +15,8 @@ export const SHARED_REDIS = `redis://${REDIS_HOST}:${REDIS_PORT}`;
 const PROTOCOL = '2025-06-18';
 
 /** A policy file from a plain object (JSON is YAML); `gateway.listen` defaults to an ephemeral port. */
-export function writePolicy(policy: { gateway?: Record<string, unknown>; servers: Record<string, unknown> }, dir?: string): string {
-  const doc = { version: 1, ...policy, gateway: { listen: '127.0.0.1:0', ...policy.gateway } };
+export function writePolicy(policy: { gateway?: Record<string, unknown>; servers: Record<string, unknown> }, dir = tempDir()): string {
+  const doc = { version: 1, ...policy, gateway: { listen: '127.0.0.1:0', audit: testAuditLog(dir), ...policy.gateway } };
   return writeConfig(JSON.stringify(doc, null, 2), dir);
 }
 

@@ -15,7 +15,7 @@ export function recorderCommand(recordFile: string): string {
 
 /** The recording fixture over Streamable HTTP; resolves with its /mcp URL. */
 export async function startRecorderHttp(recordFile: string): Promise<Running & { url: string }> {
-  const r = await spawnUntil(process.execPath, [RECORDER, 'http', '--record', recordFile], /listening on (http:\/\/\S+)/);
+  const r = await spawnUntil(process.execPath, [RECORDER, 'http', '--record', recordFile], /listening on (http:\/\/[^\s"]+)/);
   return { ...r, url: r.match };
 }
 

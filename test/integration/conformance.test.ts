@@ -68,7 +68,7 @@ async function startGateway(name: string, server: Record<string, unknown>): Prom
   const config = join(tmp, `${name}.yaml`);
   // JSON is valid YAML, which spares quoting the absolute paths.
   writeFileSync(config, JSON.stringify({ version: 1, gateway: { listen: '127.0.0.1:0' }, servers: { fx: server } }, null, 2));
-  const { match } = await start([GATEWAY, 'start', '-c', config], /listening on (http:\/\/\S+)/);
+  const { match } = await start([GATEWAY, 'start', '-c', config], /listening on (http:\/\/[^\s"]+)/);
   return `${match[1]!.replace(/\/$/, '')}/mcp/fx`;
 }
 
@@ -83,7 +83,7 @@ describe('conformance suite: direct vs through the gateway', { timeout: 4 * SUIT
   let directDir = '';
 
   before(async () => {
-    const { match } = await start([FIXTURE, 'http', '0'], /listening on (http:\/\/\S+)/);
+    const { match } = await start([FIXTURE, 'http', '0'], /listening on (http:\/\/[^\s"]+)/);
     fixtureUrl = match[1]!;
     directDir = await runSuite(fixtureUrl, 'direct');
   });

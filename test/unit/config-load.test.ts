@@ -52,6 +52,15 @@ describe('parseConfig', () => {
         state: 'sqlite:.policylayer/state.db',
         state_prefix: 'policylayer:',
         fail_mode: 'closed',
+        audit: 'sqlite:.policylayer/audit.db',
+      },
+      audit: {
+        durability: 'batched',
+        flush_ms: 200,
+        arguments: 'full',
+        redact: { keys: [], paths: [] },
+        hash_chain: false,
+        jsonl: { max_bytes: 10 * 1024 * 1024, keep: 5 },
       },
       servers: {
         demo: { command: ['node', 'server.js'], transport: 'auto', shared: false, default: 'allow', tools: {}, hide: [] },
@@ -105,7 +114,7 @@ describe('parseConfig', () => {
     assert.match(byKey['servers.demo.hdie']!.hint!, /^did you mean `hide`\?/);
     // Far from anything: no guess, but the list of what is allowed.
     const [far] = problemsOf('version: 1\nzzzzzz: 1\n');
-    assert.equal(far!.hint, 'allowed keys: `version`, `gateway`, `servers`');
+    assert.equal(far!.hint, 'allowed keys: `version`, `gateway`, `audit`, `servers`');
   });
 
   test('a missing required key is reported at the mapping that should hold it', () => {
@@ -145,6 +154,33 @@ describe('parseConfig', () => {
     assert.deepEqual(problems.map(where), ['7:7 servers.a.tools.!ls', '8:12 servers.a.hide[0]', '8:16 servers.a.hide[1]']);
     assert.match(problems[1]!.message, /`rm` is both in `tools` \(line 6\) and in `hide`/);
     assert.match(problems[2]!.message, /leading or trailing spaces/);
+  });
+
+  test('audit settings: a bad redaction pattern or path, audit URL, durability or admin token is reported where it is', () => {
+    const text = [
+      'version: 1', //                                            1
+      'gateway:', //                                              2
+      '  audit: mysql://db/audit', //                             3
+      '  admin_token: short', //                                  4
+      'audit:', //                                                5
+      '  durability: sometimes', //                               6
+      '  redact:', //                                             7
+      '    keys: [password, "/(unclosed/i"]', //                  8
+      '    paths: [card.number, "a..b"]', //                      9
+      'servers: {}', //                                           10
+    ].join('\n');
+    const problems = problemsOf(text);
+    assert.deepEqual(problems.map((p) => `${p.line} ${p.path}`), [
+      '3 gateway.audit',
+      '4 gateway.admin_token',
+      '6 audit.durability',
+      '8 audit.redact.keys[1]',
+      '9 audit.redact.paths[1]',
+    ]);
+    assert.match(problems[0]!.message, /sqlite:PATH, postgres:\/\/…, jsonl:PATH, stdout or off/);
+    assert.match(problems[1]!.message, /at least 16 characters/);
+    assert.match(problems[3]!.message, /\(unclosed/);
+    assert.match(problems[4]!.message, /a\.\.b/);
   });
 
   test('a rule of the wrong shape is explained by the form it resembles', () => {

@@ -1,0 +1,166 @@
+// The gateway's audit log: builds records (redacted, chained) and writes them to the sink in batches, off the
+// path of the calls, or before the call is forwarded when `audit.durability` is strict.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { AuditSettings } from '../config/audit-schema.js';
+import type { Logger } from '../log.js';
+import { createChain } from './chain.js';
+import { createRedactor } from './redact.js';
+import type { AuditEvent, AuditSink } from './sink.js';
+
+/** What a caller says about an event; the recorder adds id, time, instance, seq, arguments and hashes. */
+export type AuditInput = Omit<AuditEvent, 'id' | 'time' | 'instance' | 'seq' | 'args' | 'args_hash' | 'prev_hash' | 'hash'> & {
+  /** The call's arguments as received; redacted (or reduced to keys or a hash) before they are kept. */
+  arguments?: unknown;
+};
+
+export interface AuditRecorder {
+  readonly instance: string;
+  /** The sink records go to, for queries (admin API). */
+  readonly sink: AuditSink;
+  /** audit.durability is strict: calls wait for their record. */
+  strict(): boolean;
+  /**
+   * Records an event and returns its id. Under strict durability `committed` resolves once the record is in the
+   * sink and rejects when it cannot be written (the caller must then not forward the call); under batched
+   * durability it is absent: the record is written within flush_ms.
+   */
+  record(input: AuditInput): { id: string; committed?: Promise<void> };
+  /** Records waiting to be written. */
+  buffered(): number;
+  /** Writes everything recorded so far. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Records kept in memory while the sink is unreachable; beyond this the oldest are dropped (and counted). */
+const MAX_BUFFERED = 100_000;
+const MAX_BATCH = 500;
+const RETRY_MAX_MS = 5000;
+
+export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettings, log: Logger, hooks: { onWriteError?: () => void } = {}): AuditRecorder {
+  const tag = randomBytes(4).toString('hex');
+  const instance = `${hostname()}:${process.pid}:${tag}`;
+  let seq = 0;
+  let buffer: { event: AuditEvent; done?: { resolve: () => void; reject: (err: Error) => void } }[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> | undefined;
+  let failures = 0;
+  let dropped = 0;
+  let closed = false;
+  const chain = createChain();
+
+  // Rebuilt only when the settings object changes (a reload), not per call.
+  let redactorFor: AuditSettings | undefined;
+  let redactor: ReturnType<typeof createRedactor> | undefined;
+  const redact = (args: unknown): { args?: unknown; hash: string } => {
+    const s = settings();
+    if (s !== redactorFor || !redactor) {
+      redactor = createRedactor({ keys: s.redact.keys, paths: s.redact.paths, mode: s.arguments });
+      redactorFor = s;
+    }
+    return redactor(args);
+  };
+
+  const schedule = (delayMs: number): void => {
+    if (timer || closed) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void writeOut();
+    }, delayMs);
+    timer.unref();
+  };
+
+  /** Writes batches until the buffer is empty; one writer at a time keeps the sink's order the recording order. */
+  const writeOut = (): Promise<void> => {
+    if (writing) return writing;
+    writing = (async () => {
+      while (buffer.length > 0) {
+        const batch = buffer.slice(0, MAX_BATCH);
+        // Chain at write time, in record order: the hash covers exactly what the sink stores.
+        const events = settings().hash_chain ? batch.map((b) => (b.event.hash ? b.event : (b.event = chain(b.event)))) : batch.map((b) => b.event);
+        try {
+          await sink.write(events);
+        } catch (err) {
+          failures++;
+          hooks.onWriteError?.();
+          const message = err instanceof Error ? err.message : String(err);
+          // Strict records fail their calls (fail closed); batched ones stay buffered and are retried.
+          const strict = batch.filter((b) => b.done);
+          if (strict.length > 0) {
+            buffer = buffer.filter((b) => !b.done);
+            for (const b of strict) b.done!.reject(new Error(`the audit log could not record this call: ${message}`));
+          }
+          if (failures === 1 || failures % 50 === 0) log.error(`audit: writing ${batch.length} record(s) to ${sink.kind} failed (${message}); retrying, ${buffer.length} buffered`);
+          if (buffer.length > 0) schedule(Math.min(RETRY_MAX_MS, 100 * 2 ** Math.min(failures, 6)));
+          return;
+        }
+        if (failures > 0) log.info(`audit: ${sink.kind} writes again after ${failures} failure(s)`);
+        failures = 0;
+        buffer.splice(0, batch.length);
+        for (const b of batch) b.done?.resolve();
+      }
+    })().finally(() => {
+      writing = undefined;
+      if (buffer.length > 0 && failures === 0) schedule(0);
+    });
+    return writing;
+  };
+
+  return {
+    instance,
+    sink,
+    strict: () => settings().durability === 'strict',
+    buffered: () => buffer.length,
+    record(input) {
+      const { arguments: args, ...rest } = input;
+      const id = `${tag}-${(++seq).toString(36)}`;
+      const event: AuditEvent = { id, time: Date.now(), instance, seq, ...rest };
+      if (args !== undefined) {
+        const r = redact(args);
+        if (r.args !== undefined) event.args = r.args;
+        event.args_hash = r.hash;
+      }
+      if (closed) {
+        log.warn(`audit: record ${event.kind} after close, not kept`);
+        return { id };
+      }
+      if (buffer.length >= MAX_BUFFERED) {
+        const oldest = buffer.findIndex((b) => !b.done);
+        if (oldest >= 0) {
+          buffer.splice(oldest, 1);
+          if (dropped++ % 1000 === 0) log.error(`audit: ${MAX_BUFFERED} records waiting for ${sink.kind}; dropping the oldest (${dropped} so far)`);
+        }
+      }
+      if (settings().durability === 'strict') {
+        const committed = new Promise<void>((resolve, reject) => buffer.push({ event, done: { resolve, reject } }));
+        // Group commit: every strict record of this turn goes in one write.
+        setImmediate(() => void writeOut());
+        return { id, committed };
+      }
+      buffer.push({ event });
+      schedule(settings().flush_ms);
+      return { id };
+    },
+    async flush() {
+      clearTimeout(timer);
+      timer = undefined;
+      while (buffer.length > 0) {
+        const before = failures;
+        await writeOut();
+        if (failures > before) throw new Error(`audit: ${buffer.length} record(s) could not be written to ${sink.kind}`);
+      }
+    },
+    async close() {
+      if (closed) return;
+      try {
+        await this.flush();
+      } catch (err) {
+        log.error(`audit: ${(err as Error).message} at shutdown; they are lost`);
+      }
+      closed = true;
+      clearTimeout(timer);
+      await sink.close();
+    },
+  };
+}
