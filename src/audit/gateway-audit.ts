@@ -4,6 +4,7 @@ import type { LivePolicy } from '../config/live.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../admin/metrics.js';
 import type { Logger } from '../log.js';
+import { redactUrl } from '../redact-url.js';
 import { openAuditSink } from './open.js';
 import { createAuditRecorder, type AuditRecorder } from './recorder.js';
 
@@ -77,16 +78,4 @@ export async function openGatewayAudit(
     });
   }
   return recorder;
-}
-
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.password) return url;
-    u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }

@@ -1,6 +1,7 @@
 // Opens the AuditSink named by `gateway.audit`; each driver (and its database library) loads only when configured.
 import type { AuditSettings } from '../config/audit-schema.js';
 import { ErrorCode, GatewayError } from '../errors.js';
+import { pathOfFileUrl } from '../state/open.js';
 import type { AuditSink } from './sink.js';
 
 const FORMS = 'sqlite:PATH (e.g. sqlite:.policylayer/audit.db), postgres://user@host:5432/db, jsonl:PATH, stdout or off';
@@ -22,15 +23,9 @@ export async function openAuditSink(url: string, settings: AuditSettings): Promi
   }
   if (/^postgres(ql)?:\/\/./.test(url)) {
     const { createPostgresSink } = await import('./postgres-sink.js');
-    return createPostgresSink(url);
+    return createPostgresSink(url, { table: settings.postgres_table });
   }
   throw new GatewayError(ErrorCode.CONFIG_INVALID, `gateway.audit "${url}" is not an audit log URL; use ${FORMS}`);
 }
 
-/** `sqlite:PATH` / `jsonl:PATH`; `sqlite:///abs` is read as the absolute path, as URLs write it. */
-function filePath(url: string, scheme: string): string {
-  const rest = url.slice(scheme.length);
-  if (rest.startsWith('///')) return rest.slice(2);
-  if (rest === '' || rest.startsWith('//')) throw new GatewayError(ErrorCode.CONFIG_INVALID, `gateway.audit "${url}" names no file; use ${FORMS}`);
-  return rest;
-}
+const filePath = (url: string, scheme: string): string => pathOfFileUrl(url, scheme, 'gateway.audit', FORMS);

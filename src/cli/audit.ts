@@ -1,7 +1,7 @@
 // `policylayer audit query | tail | verify`: read the audit log named by gateway.audit (or --audit URL).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyChain } from '../audit/chain.js';
-import { redactUrl } from '../audit/gateway-audit.js';
+import { redactUrl } from '../redact-url.js';
 import { openAuditSink } from '../audit/open.js';
 import { toCsv, toJsonl } from '../audit/format.js';
 import { buildAuditFilter, queryCalls, type CallRow } from '../audit/query.js';

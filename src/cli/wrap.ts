@@ -5,6 +5,7 @@ import { ConfigSchema, type ServerConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { randomUUID } from 'node:crypto';
 import { openGatewayAudit } from '../audit/gateway-audit.js';
+import { createToolWatch } from '../audit/tool-watch.js';
 import { createLimiter } from '../proxy/admission.js';
 import { createRelay } from '../proxy/relay.js';
 import { stdioSelf } from '../transport/stdio-self.js';
@@ -64,7 +65,7 @@ export async function run(args: string[]): Promise<number> {
       client,
       upstream,
       limiter,
-      observers: { audit },
+      observers: { audit, tools: audit && createToolWatch(audit.record) },
       identity: { session: randomUUID(), agent: 'anonymous' },
       onEnd(side, reason) {
         policy.close();

@@ -42,6 +42,11 @@ export const AuditSettingsSchema = z
       }),
     retention: WindowSchema.optional().describe('Records older than this are deleted in the background, e.g. 30d'),
     hash_chain: z.boolean().default(false).describe('Each record carries the hash of the previous one; `policylayer audit verify` checks the chain'),
+    postgres_table: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,39}$/, '1–40 lowercase letters, digits or _, not starting with a digit')
+      .default('policylayer_audit_events')
+      .describe('Table of a postgres:// audit log (created and migrated by the gateway); several gateways may share it'),
     jsonl: z
       .object({
         max_bytes: z.number().int().positive().default(10 * 1024 * 1024).describe('A jsonl: log rotates when it would grow past this'),

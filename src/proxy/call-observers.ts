@@ -3,6 +3,7 @@
 import type { GatewayMetrics } from '../admin/metrics.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import type { AuditDecision, AuditOutcome } from '../audit/sink.js';
+import type { ToolListObserver } from '../audit/tool-watch.js';
 import type { Outcome } from './admission.js';
 import type { Verdict } from './inspect.js';
 import { metaCarrier, startCallSpans, type TraceCarrier } from './tracing.js';
@@ -10,6 +11,8 @@ import { metaCarrier, startCallSpans, type TraceCarrier } from './tracing.js';
 export interface CallObservers {
   audit?: AuditRecorder | undefined;
   metrics?: GatewayMetrics | undefined;
+  /** Sees every tool list a server sends (tool-definition changes). */
+  tools?: ToolListObserver | undefined;
 }
 
 export interface CallContext {

@@ -10,6 +10,8 @@ import { createHostGuard } from './http-guard.js';
 import { answerVerdict, createPipeTarget, pipeRequest, type PipeTarget } from './http-pipe.js';
 import { BodyTooLarge, decodeMcpHeader, header, readBody, sendRpcError, tooLarge } from './http-util.js';
 import { openGatewayAudit } from '../audit/gateway-audit.js';
+import { createToolWatch } from '../audit/tool-watch.js';
+import type { ToolsSeen } from './tools-filter.js';
 import { admitVerdict, createLimiter, needsAdmission, type Identity, type Outcome } from './admission.js';
 import { createAdminApi } from '../admin/api.js';
 import { createGatewayMetrics } from '../admin/metrics.js';
@@ -49,7 +51,8 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   const sessions = new Map<string, Session>();
   const metrics = createGatewayMetrics();
   const audit = await openGatewayAudit(live, log, metrics);
-  const observers: CallObservers = { audit, metrics };
+  const observers: CallObservers = { audit, metrics, tools: audit && createToolWatch(audit.record) };
+  const toolsSeen = (server: string): ToolsSeen | undefined => (observers.tools ? (tools, last) => observers.tools!(server, tools, last) : undefined);
   metrics.gauge('sessions', () => sessions.size);
   const admin = createAdminApi({ token: () => gw().admin_token ?? process.env.POLICYLAYER_ADMIN_TOKEN, audit: () => audit?.sink, metrics: metrics.registry });
   const limiter = createLimiter(() => live.current().config, log, metrics);
@@ -134,7 +137,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
         upstreamSession: s.upstreamSession,
         sessionHeader: () => sid,
         replyToId: requestId(verdict.message),
-        ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name) } }),
+        ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name), seen: toolsSeen(name) } }),
       });
       return;
     }
@@ -183,7 +186,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
         openMessageSession(name, { ...cfg, transport: 'sse' }).handlePost(req, res, raw, headers);
         return true;
       },
-      ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name) } }),
+      ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name), seen: toolsSeen(name) } }),
     });
   }
 
@@ -254,7 +257,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     if (s) s.lastActivity = Date.now();
     await pipeRequest(pipeTarget(cfg), req, res, {
       method,
-      filterStream: { policy: () => serverPolicy(live, name) },
+      filterStream: { policy: () => serverPolicy(live, name), seen: toolsSeen(name) },
       ...(s && { upstreamSession: s.upstreamSession, sessionHeader: () => s.id }),
     });
   }

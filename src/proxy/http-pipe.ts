@@ -8,7 +8,7 @@ import { header, sendJson, sendReply } from './http-util.js';
 import type { Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
 import { outcomeOf, type Outcome } from './admission.js';
-import { filterToolsInFrame } from './tools-filter.js';
+import { filterToolsInFrame, type ToolsSeen } from './tools-filter.js';
 import type { TraceCarrier } from './tracing.js';
 
 export interface PipeTarget {
@@ -45,6 +45,12 @@ export function upstreamHeaders(target: PipeTarget, req: IncomingMessage, upstre
   return h;
 }
 
+/** How tool lists in an answer are filtered, and who else looks at them. */
+export interface ToolListFilter {
+  policy: () => ServerPolicy;
+  seen?: ToolsSeen | undefined;
+}
+
 export interface PipeResult {
   status: number;
   /** The upstream's Mcp-Session-Id, when it issued one (on initialize). */
@@ -66,9 +72,9 @@ export function pipeRequest(
     upstreamSession?: string;
     sessionHeader?: (upstreamSession: string | undefined) => string | undefined;
     /** Buffer the whole answer and filter tool lists in it (a tools/list request). */
-    filter?: { policy: () => ServerPolicy };
+    filter?: ToolListFilter;
     /** Filter tool lists in an SSE stream event by event (GET streams, which may replay old answers). */
-    filterStream?: { policy: () => ServerPolicy };
+    filterStream?: ToolListFilter;
     replyToId?: JsonRpcId | undefined;
     beforeHead?: (status: number) => boolean;
     /** Told how the call ended (for settling its reservation); the bytes are still streamed as they come. */
@@ -100,7 +106,7 @@ export function pipeRequest(
       const sid = opts.sessionHeader ? opts.sessionHeader(upstreamSession) : undefined;
       if (sid !== undefined) out['mcp-session-id'] = sid;
       resolve(result);
-      if (opts.filter && status === 200) return filterInto(upRes, res, out, opts.filter.policy);
+      if (opts.filter && status === 200) return filterInto(upRes, res, out, opts.filter);
       res.writeHead(status, out);
       const stream = (out['content-type'] ?? '').includes('text/event-stream');
       // A stream's headers go out at once (the client may wait long for its first event); a JSON body
@@ -108,8 +114,8 @@ export function pipeRequest(
       if (stream) res.flushHeaders();
       if (opts.onOutcome) watchOutcome(upRes, status, stream, opts.replyToId, opts.onOutcome);
       if (opts.filterStream && stream) {
-        const policy = opts.filterStream.policy;
-        const parser = createSseParser((e) => res.write(sseEvent(e.event === 'message' ? filterToolsInFrame(e.data, policy()) : e.data, e.id, e.event)));
+        const { policy, seen } = opts.filterStream;
+        const parser = createSseParser((e) => res.write(sseEvent(e.event === 'message' ? filterToolsInFrame(e.data, policy(), seen) : e.data, e.id, e.event)));
         upRes.on('data', (c: Buffer) => parser.push(c));
         upRes.on('end', () => res.end());
       } else upRes.pipe(res);
@@ -132,12 +138,12 @@ export function pipeRequest(
 }
 
 /** tools/list answers are buffered (JSON or SSE), filtered by the policy and sent; everything else stays bytes. */
-function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<string, string>, policy: () => ServerPolicy): void {
+function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<string, string>, { policy, seen }: ToolListFilter): void {
   const chunks: Buffer[] = [];
   upRes.on('data', (c: Buffer) => chunks.push(c));
   upRes.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
-    const rewrite = (data: string): string => filterToolsInFrame(data, policy());
+    const rewrite = (data: string): string => filterToolsInFrame(data, policy(), seen);
     let text: string;
     if ((out['content-type'] ?? '').includes('text/event-stream')) {
       text = '';

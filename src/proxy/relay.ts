@@ -49,6 +49,8 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
   let ended = false;
   let protocol: string | undefined;
   const watching = observing(observers);
+  const watchTools = observers?.tools;
+  const toolsSeen = watchTools && ((tools: readonly unknown[], lastPage: boolean) => watchTools(server, tools, lastPage));
   const context = (headers?: StandardHeaders): CallContext => ({ server, session: identity.session, agent: identity.agent, protocol, trace: headers?.trace });
   // Forwarded calls by request id, until their answer (or the end) settles them.
   const inflight = new Map<string, Pending>();
@@ -138,7 +140,7 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
 
   upstream.onmessage = (raw) => {
     if (inflight.size > 0) settleFrom(raw);
-    client.send(filterToolsInFrame(raw, policy()));
+    client.send(filterToolsInFrame(raw, policy(), toolsSeen));
   };
   const settleFrom = (raw: string): void => {
     let message: { id?: unknown; method?: unknown };

@@ -20,10 +20,15 @@ export async function openStateStore(url: string, opts: StoreOptions): Promise<S
 
 /** `sqlite:PATH`; `sqlite:///abs` is read as the absolute path, as URLs write it. */
 export function sqlitePath(url: string): string {
-  const rest = url.slice('sqlite:'.length);
+  return pathOfFileUrl(url, 'sqlite:', 'gateway.state', FORMS);
+}
+
+/** The file of `SCHEME:PATH` (`SCHEME:///abs` is the absolute path); `setting` and `forms` word the error. */
+export function pathOfFileUrl(url: string, scheme: string, setting: string, forms: string): string {
+  const rest = url.slice(scheme.length);
   if (rest.startsWith('///')) return rest.slice(2);
   if (rest === '' || rest.startsWith('//')) {
-    throw new GatewayError(ErrorCode.CONFIG_INVALID, `gateway.state "${url}" names no SQLite file; use ${FORMS}`);
+    throw new GatewayError(ErrorCode.CONFIG_INVALID, `${setting} "${url}" names no file; use ${forms}`);
   }
   return rest;
 }

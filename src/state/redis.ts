@@ -15,6 +15,7 @@ import type {
   StoreHealth,
   StoreOptions,
 } from './store.js';
+import { redactUrl } from '../redact-url.js';
 import { createBatcher } from './batcher.js';
 import { SCRIPTS, SUM_SUFFIX, type LuaScript } from './redis-scripts.js';
 import { assertCheck } from './window.js';
@@ -29,16 +30,6 @@ const RECONNECT_MAX_MS = 2000;
  * 64 calls bound the pause other clients of the same Redis see; two batches in flight keep the pipe full.
  */
 const BATCHING = { maxBatch: 64, maxInFlight: 2 };
-/** The URL without its password, for messages and /healthz. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
-}
 
 /** SCAN MATCH treats * ? [ ] \ as pattern syntax; limit keys may contain them. */
 function escapeGlob(s: string): string {

@@ -60,6 +60,7 @@ describe('parseConfig', () => {
         arguments: 'full',
         redact: { keys: [], paths: [] },
         hash_chain: false,
+        postgres_table: 'policylayer_audit_events',
         jsonl: { max_bytes: 10 * 1024 * 1024, keep: 5 },
       },
       servers: {

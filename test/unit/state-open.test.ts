@@ -18,7 +18,7 @@ test('sqlite:PATH is relative to the working directory; sqlite:///abs is absolut
   assert.equal(sqlitePath('sqlite:.policylayer/state.db'), '.policylayer/state.db');
   assert.equal(sqlitePath('sqlite:/var/lib/pl.db'), '/var/lib/pl.db');
   assert.equal(sqlitePath('sqlite:///var/lib/pl.db'), '/var/lib/pl.db');
-  assert.throws(() => sqlitePath('sqlite:'), /names no SQLite file/);
+  assert.throws(() => sqlitePath('sqlite:'), /gateway.state "sqlite:" names no file/);
 });
 
 test('anything else is refused, naming what was given and the accepted forms', async () => {
