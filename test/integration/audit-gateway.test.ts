@@ -2,12 +2,14 @@
 // servers), arguments redacted, reloads recorded, `audit query|tail|verify` on the result, the hash chain catching
 // an edited record, /metrics counting the same calls.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { openAuditSink } from '../../src/audit/open.js';
+import { AuditSettingsSchema } from '../../src/config/audit-schema.js';
 import { CLI, startGateway, tempDir } from '../helpers/gateway.js';
 import { RECORDER, resultText, startRecorderHttp, waitFor, type Message } from '../helpers/raw-mcp.js';
 import { callTool, isDenied, openSession, receivedArgs, writePolicy } from '../helpers/limits-rig.js';
@@ -204,3 +206,40 @@ for (const via of ['start → stdio', 'start → http'] as Via[]) {
     });
   });
 }
+
+describe('audit log: follow and retention', { concurrency: false }, () => {
+  test('`audit tail -f` prints records as the gateway writes them', async (t) => {
+    const r = await rig(t, 'start → stdio');
+    await callTool(r.url, r.session, 'echo', { text: 'before' });
+    await settled(r.file, 1);
+    const follower = spawn(process.execPath, [CLI, 'audit', 'tail', '-f', '-n', '1', '--audit', `sqlite:${r.db}`, '--format', 'jsonl'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => follower.kill('SIGKILL'));
+    let out = '';
+    follower.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const lines = () => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Message);
+    await waitFor('the newest record', () => lines().length >= 1);
+    assert.ok(isDenied(await callTool(r.url, r.session, 'delete_file', { path: '/tmp/x' })));
+    await callTool(r.url, r.session, 'echo', { text: 'after' });
+    await waitFor('the new records', () => lines().some((e) => e.tool === 'delete_file') && lines().some((e) => e.kind === 'result' && e.tool === 'echo' && e.time > lines()[0]!.time));
+    const seen = lines();
+    assert.equal(new Set(seen.map((e) => e.id)).size, seen.length, 'no record is printed twice');
+    assert.equal(seen.find((e) => e.tool === 'delete_file')?.decision, 'denied');
+  });
+
+  test('retention deletes records older than audit.retention when the gateway starts', async (t) => {
+    const dir = tempDir('pl-audit-retention-');
+    const db = path.join(dir, 'audit.db');
+    const sink = (await openAuditSink(`sqlite:${db}`, AuditSettingsSchema.parse({})))!;
+    const old = Date.now() - 40 * 86_400_000;
+    await sink.write([
+      { id: 'old-1', time: old, kind: 'call', instance: 'earlier', seq: 1, server: 's', tool: 'echo', decision: 'allowed' },
+      { id: 'new-1', time: Date.now() - 86_400_000, kind: 'call', instance: 'earlier', seq: 2, server: 's', tool: 'echo', decision: 'allowed' },
+    ]);
+    await sink.close();
+    const file = writePolicy({ gateway: { audit: `sqlite:${db}` }, servers: { s: { command: [process.execPath, RECORDER, 'stdio', '--record', path.join(dir, 'r.jsonl')] } }, ...{ audit: { retention: '30d' } } } as Parameters<typeof writePolicy>[0], dir);
+    const gw = await startGateway(file);
+    t.after(() => gw.stop());
+    await waitFor('the retention sweep', () => !JSON.parse(readLog(db)).some((e: Message) => e.id === 'old-1'));
+    assert.deepEqual(JSON.parse(readLog(db)).map((e: Message) => e.id), ['new-1']);
+  });
+});
