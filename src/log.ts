@@ -14,12 +14,9 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-/**
- * Field names whose values never reach a log line, at the top level or one object down (pino's redact paths);
- * messages themselves never carry call arguments or credentials.
- */
-const SECRET_FIELDS = ['password', 'token', 'secret', 'authorization', 'api_key', 'apiKey', 'cookie', 'arguments', 'args', 'headers'];
-const REDACT_PATHS = [...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`)];
+/** Field names (any case, any depth) whose values never reach a log line; messages never carry call arguments. */
+const SECRET_FIELD = /password|passwd|token|secret|authorization|api_?key|cookie|credential|^(arguments|args|headers)$/i;
+const MAX_FIELD_DEPTH = 8;
 
 export interface LoggerOptions {
   level?: string | undefined;
@@ -54,12 +51,11 @@ function jsonLogger(level: LogLevel, out: NodeJS.WritableStream): Logger {
       base: { name: 'policylayer', pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     },
     out === process.stderr ? pino.destination({ fd: 2, sync: true }) : out,
   );
   const at = (lvl: Exclude<LogLevel, 'silent'>) => (message: string, fields?: LogFields) => {
-    if (fields) base[lvl](fields, message);
+    if (fields) base[lvl](scrub(fields, 0) as LogFields, message);
     else base[lvl](message);
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
@@ -67,12 +63,21 @@ function jsonLogger(level: LogLevel, out: NodeJS.WritableStream): Logger {
 
 function prettyFields(fields: LogFields): string {
   const parts: string[] = [];
-  for (const [k, v] of Object.entries(fields)) {
+  for (const [k, v] of Object.entries(scrub(fields, 0) as LogFields)) {
     if (v === undefined) continue;
-    const text = SECRET_FIELDS.includes(k) ? '[REDACTED]' : typeof v === 'string' ? v : JSON.stringify(v, hideSecrets);
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
     parts.push(`${k}=${/\s/.test(text) ? JSON.stringify(text) : text}`);
   }
   return parts.length > 0 ? ` ${parts.join(' ')}` : '';
 }
 
-const hideSecrets = (key: string, value: unknown): unknown => (SECRET_FIELDS.includes(key) ? '[REDACTED]' : value);
+/** A copy of log fields with secret-named values replaced at any depth, errors as their message. */
+function scrub(value: unknown, depth: number): unknown {
+  if (value instanceof Error) return value.message;
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_FIELD_DEPTH) return '[…]';
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELD.test(k) ? '[REDACTED]' : scrub(v, depth + 1);
+  return out;
+}

@@ -83,3 +83,11 @@ function scalarJson(v: unknown): string {
   if (typeof v === 'bigint') throw new TypeError('canonicalJson: a bigint has no JSON form');
   return JSON.stringify(v);
 }
+
+// U+0000 and unpaired surrogates cannot be stored by every sink (Postgres text and jsonb reject them). Records
+// replace them with U+FFFD before they are hashed or written, so every sink stores, and the chain covers, the same text.
+const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+export function storableText(text: string): string {
+  return text.replace(UNSTORABLE_TEXT, '\ufffd');
+}

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AuditSettings } from '../config/audit-schema.js';
 import type { Logger } from '../log.js';
+import { storableText } from './canonical.js';
 import { createChain } from './chain.js';
 import { createRedactor } from './redact.js';
 import type { AuditEvent, AuditSink } from './sink.js';
@@ -35,6 +36,7 @@ export interface AuditRecorder {
 
 /** Records kept in memory while the sink is unreachable; beyond this the oldest are dropped (and counted). */
 const MAX_BUFFERED = 100_000;
+const TEXT_FIELDS = ['server', 'tool', 'agent', 'session', 'protocol', 'rule', 'reason', 'detail', 'approval_id', 'call_id'] as const;
 const MAX_BATCH = 500;
 const RETRY_MAX_MS = 5000;
 
@@ -116,6 +118,11 @@ export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettin
       const { arguments: args, ...rest } = input;
       const id = `${tag}-${(++seq).toString(36)}`;
       const event: AuditEvent = { id, time: Date.now(), instance, seq, ...rest };
+      // Names and reasons can come from clients: text every sink can store, as the hash chain will see it.
+      for (const key of TEXT_FIELDS) {
+        const v = event[key];
+        if (typeof v === 'string') event[key] = storableText(v) as never;
+      }
       if (args !== undefined) {
         const r = redact(args);
         if (r.args !== undefined) event.args = r.args;

@@ -1,6 +1,6 @@
 // What the audit log keeps of a call's arguments: secrets replaced, size bounded, and a hash of the originals.
 import { ErrorCode, GatewayError } from '../errors.js';
-import { canonicalJson, sha256Hex } from './canonical.js';
+import { canonicalJson, sha256Hex, storableText } from './canonical.js';
 
 /** `full`: redacted copy; `keys`: only the key structure with JSON type names; `none`: only the hash. */
 export type ArgumentsMode = 'full' | 'keys' | 'none';
@@ -213,7 +213,8 @@ function shapeOf(value: unknown, level: number): unknown {
   );
 }
 
-function boundString(text: string): string {
+function boundString(raw: string): string {
+  const text = storableText(raw);
   if (text.length <= MAX_STRING_CHARS) return text;
   let cut = MAX_STRING_CHARS;
   const last = text.charCodeAt(cut - 1);

@@ -212,5 +212,6 @@ export async function admitVerdict(
     kind: 'answer',
     reply: denialResponse(id, server, verdict.tool.name, admission.decision, params, admission.retryAfterMs),
     tool: { name: verdict.tool.name, decision: admission.decision },
+    params,
   };
 }

@@ -52,7 +52,7 @@ export function observeVerdict(o: CallObservers | undefined, verdict: Verdict, c
   const decidedAt = performance.now();
   const tool = verdict.tool;
   const forwarded = verdict.kind === 'forward';
-  const params = forwarded ? (verdict.message.params as { arguments?: unknown } | undefined) : undefined;
+  const params = (forwarded ? verdict.message.params : verdict.params) as { arguments?: unknown } | undefined;
   o.metrics?.callDecided(ctx.server, tool?.name, decision, (decidedAt - startedAt) / 1000);
   const spans = tool ? startCallSpans(ctx.server, tool.name, metaCarrier(params) ?? ctx.trace, startedAt) : undefined;
   spans?.decided(decision, tool?.decision.rule, forwarded);

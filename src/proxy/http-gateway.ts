@@ -54,7 +54,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   const observers: CallObservers = { audit, metrics, tools: audit && createToolWatch(audit.record) };
   const toolsSeen = (server: string): ToolsSeen | undefined => (observers.tools ? (tools, last) => observers.tools!(server, tools, last) : undefined);
   metrics.gauge('sessions', () => sessions.size);
-  const admin = createAdminApi({ token: () => gw().admin_token ?? process.env.POLICYLAYER_ADMIN_TOKEN, audit: () => audit?.sink, metrics: metrics.registry });
+  const admin = createAdminApi({ token: () => gw().admin_token, audit: () => audit?.sink, metrics: metrics.registry });
   const limiter = createLimiter(() => live.current().config, log, metrics);
   limiter.prepare();
   const targets = new Map<string, PipeTarget>();

@@ -40,6 +40,8 @@ export type Verdict =
       /** The frame itself was unacceptable (garbage, batch, header mismatch): HTTP answers 400, not 200. */
       malformed?: boolean;
       tool?: { name: string; decision: Decision };
+      /** The refused call's params: its arguments and `_meta` are still recorded (audit, traces). */
+      params?: Record<string, unknown> | undefined;
     };
 
 // Methods the gateway interprets; a near-miss spelling of one is refused so that a lenient server cannot
@@ -99,8 +101,8 @@ export function inspectClientFrame(
   }
   const decision = policy.decide(name);
   const tool = { name, decision };
-  if (decision.action === 'deny') return { kind: 'answer', reply: denialResponse(id, server, name, decision, params), tool };
-  if (decision.action === 'hide') return { kind: 'answer', reply: unknownToolResponse(id, name), tool };
+  if (decision.action === 'deny') return { kind: 'answer', reply: denialResponse(id, server, name, decision, params), tool, params };
+  if (decision.action === 'hide') return { kind: 'answer', reply: unknownToolResponse(id, name), tool, params };
   // The upstream receives exactly the object that was decided on, whatever duplicate keys or escapes the bytes held.
   return { kind: 'forward', raw: JSON.stringify(message), message, tool };
 }

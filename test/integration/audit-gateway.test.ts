@@ -143,6 +143,7 @@ for (const via of ['start → stdio', 'start → http'] as Via[]) {
       assert.equal(del?.rule, 'servers.s.tools.delete_file');
       assert.equal(del?.reason, 'files are deleted by people');
       assert.equal(del?.outcome, undefined, 'a denied call has no upstream outcome');
+      assert.deepEqual(del?.args, { path: '/etc/passwd' }, 'what a refused call tried to do is recorded too');
       assert.equal(byTool('secret_tool')[0]?.decision, 'hidden');
       const pays = byTool('pay');
       assert.deepEqual(pays.map((p) => p.decision), ['allowed', 'rate_limited']);
