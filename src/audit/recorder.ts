@@ -11,7 +11,7 @@ import type { AuditEvent, AuditSink } from './sink.js';
 
 /** What a caller says about an event; the recorder adds id, time, instance, seq, arguments and hashes. */
 export type AuditInput = Omit<AuditEvent, 'id' | 'time' | 'instance' | 'seq' | 'args' | 'args_hash' | 'prev_hash' | 'hash'> & {
-  /** The call's arguments as received; redacted (or reduced to keys or a hash) before they are kept. */
+  /** The call's arguments as received (never mutated afterwards); redacted, or reduced to keys or a hash, when written. */
   arguments?: unknown;
 };
 
@@ -44,7 +44,8 @@ export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettin
   const tag = randomBytes(4).toString('hex');
   const instance = `${hostname()}:${process.pid}:${tag}`;
   let seq = 0;
-  let buffer: { event: AuditEvent; done?: { resolve: () => void; reject: (err: Error) => void } }[] = [];
+  /** `args`: the call's arguments as received, redacted and hashed when the record is written (off the call path). */
+  let buffer: { event: AuditEvent; args?: unknown; done?: { resolve: () => void; reject: (err: Error) => void } }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> | undefined;
   let failures = 0;
@@ -79,6 +80,13 @@ export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettin
     writing = (async () => {
       while (buffer.length > 0) {
         const batch = buffer.slice(0, MAX_BATCH);
+        for (const b of batch) {
+          if (b.args === undefined) continue;
+          const r = redact(b.args);
+          if (r.args !== undefined) b.event.args = r.args;
+          b.event.args_hash = r.hash;
+          delete b.args;
+        }
         // Chain at write time, in record order: the hash covers exactly what the sink stores.
         const events = settings().hash_chain ? batch.map((b) => (b.event.hash ? b.event : (b.event = chain(b.event)))) : batch.map((b) => b.event);
         try {
@@ -123,11 +131,6 @@ export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettin
         const v = event[key];
         if (typeof v === 'string') event[key] = storableText(v) as never;
       }
-      if (args !== undefined) {
-        const r = redact(args);
-        if (r.args !== undefined) event.args = r.args;
-        event.args_hash = r.hash;
-      }
       if (closed) {
         log.warn(`audit: record ${event.kind} after close, not kept`);
         return { id };
@@ -140,12 +143,12 @@ export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettin
         }
       }
       if (settings().durability === 'strict') {
-        const committed = new Promise<void>((resolve, reject) => buffer.push({ event, done: { resolve, reject } }));
+        const committed = new Promise<void>((resolve, reject) => buffer.push({ event, args, done: { resolve, reject } }));
         // Group commit: every strict record of this turn goes in one write.
         setImmediate(() => void writeOut());
         return { id, committed };
       }
-      buffer.push({ event });
+      buffer.push({ event, args });
       schedule(settings().flush_ms);
       return { id };
     },

@@ -1,9 +1,17 @@
 // OpenTelemetry spans of a tool call, through @opentelemetry/api only: without an SDK registered in the process
 // (e.g. `node --import ./otel-setup.mjs`) every call here is a no-op. W3C trace context comes from the request
 // (`_meta.traceparent`, else the HTTP `traceparent` header) and goes upstream the same way.
-import { context, propagation, trace, SpanKind, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
+import { context, propagation, trace, ProxyTracerProvider, SpanKind, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
 
 const tracer = trace.getTracer('policylayer');
+/** The provider the API falls back to while no SDK has registered one. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** False until an SDK registers a tracer provider: then no span object is made per call. */
+function tracing(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
+}
 
 /** W3C trace context as carried in `_meta` or HTTP headers. */
 export interface TraceCarrier {
@@ -28,6 +36,7 @@ const toEpochMs = (perfMs: number): number => performance.timeOrigin + perfMs;
 
 /** Spans for one tools/call: `tools/call NAME` (server kind) with `policy.decide` and `upstream` children. */
 export function startCallSpans(server: string, tool: string, carrier: TraceCarrier | undefined, startedAt: number): CallSpans | undefined {
+  if (!tracing()) return undefined;
   const parent: Context = carrier?.traceparent ? propagation.extract(context.active(), carrier, getter) : context.active();
   const call = tracer.startSpan(
     `tools/call ${tool}`,
