@@ -21,18 +21,21 @@ const initializeBody = (id: number): string =>
     params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'policylayer-bench', version: '1.0.0' } },
   });
 const INITIALIZED = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' });
+/** The `echo` arguments every client sends unless told otherwise (answers are checked for their text). */
+export const ECHO_ARGUMENTS = '{"text":"hello bench"}';
 // Built by concatenation so the per-call cost of the client is one string join, not a JSON.stringify.
-const callBody = (id: number, tool = 'echo'): string =>
-  `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":${JSON.stringify(tool)},"arguments":{"text":"hello bench"}}}`;
+const callBody = (id: number, tool = 'echo', args = ECHO_ARGUMENTS): string =>
+  `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":${JSON.stringify(tool)},"arguments":${args}}}`;
 
 /** A successful echo answer, JSON or SSE-framed; cheap substring checks, no parse. */
 const looksOk = (body: string): boolean => body.includes('"result"') && body.includes('hello bench') && !body.includes('"isError":true');
 
 /**
  * Streamable HTTP session: a real initialize (the server's Mcp-Session-Id is kept), then one POST per call over a
- * keep-alive agent with one socket per concurrent caller.
+ * keep-alive agent with one socket per concurrent caller. `args` (JSON text) are the arguments of every call; they
+ * must keep `"text":"hello bench"`, which the answer is checked for.
  */
-export async function openHttpClient(url: string, maxSockets: number): Promise<EchoClient> {
+export async function openHttpClient(url: string, maxSockets: number, args = ECHO_ARGUMENTS): Promise<EchoClient> {
   const target = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
   const base: Record<string, string> = {
@@ -69,14 +72,14 @@ export async function openHttpClient(url: string, maxSockets: number): Promise<E
   return {
     async call() {
       try {
-        const r = await post(callBody(nextId++), headers);
+        const r = await post(callBody(nextId++, 'echo', args), headers);
         return r.status === 200 && looksOk(r.body);
       } catch {
         return false;
       }
     },
     async probe(tool) {
-      return (await post(callBody(nextId++, tool), headers)).body;
+      return (await post(callBody(nextId++, tool, args), headers)).body;
     },
     async close() {
       await new Promise<void>((resolve) => {

@@ -50,7 +50,7 @@ interface Opened {
 // A policy that does real work on every call: default deny, so `echo` is found by its exact rule among
 // denials, a glob and hides.
 const policy = (server: string): string => `version: 1
-gateway: { listen: "127.0.0.1:0" }
+gateway: { listen: "127.0.0.1:0", audit: off }
 servers:
   echo:
 ${server}

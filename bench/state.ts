@@ -9,7 +9,7 @@
 // per check (INFO commandstats), which shows that a check is one round trip. Part 2 runs `policylayer start` in front
 // of the echo server once without a limit and once per store with a limit that never refuses, and reports
 // throughput as a ratio to the run without a limit. See bench/README.md.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,10 +17,24 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { openStateStore } from '../src/state/open.js';
 import type { LimitCheck, StateStore } from '../src/state/store.js';
-import { CLI, CONCURRENCY, ECHO, log, NODE, PROFILE_DIR, roundSettings, rotatingRounds, sum } from './common.js';
-import { summariseProfile } from './cpu-profile.js';
-import { measure, openHttpClient, percentile, type EchoClient, type Sample } from './load.js';
-import { cpuMs, startServer, stop, type Started } from './procs.js';
+import {
+  cellStats,
+  CONCURRENCY,
+  echoUpstream,
+  f,
+  gatewayProfiles,
+  log,
+  measureCell,
+  PROFILE_DIR,
+  ratioText,
+  roundSettings,
+  rotatingRounds,
+  startGateway,
+  sum,
+  type Cell,
+} from './common.js';
+import { measure, openHttpClient, percentile, type EchoClient } from './load.js';
+import { stop, type Started } from './procs.js';
 
 
 const { values: opts } = parseArgs({
@@ -40,8 +54,6 @@ const REDIS_URL = opts.redis!;
 const UPSTREAM = opts.upstream === 'http' ? 'http' : 'stdio';
 /** Every key of this run lives under it (state_prefix), so the run never meets others and cleans up after itself. */
 const PREFIX = `policylayer-bench:${process.pid}-${randomBytes(3).toString('hex')}:`;
-
-const f = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
 interface Timing {
   p50: number;
@@ -170,9 +182,7 @@ interface Config {
   label: string;
   state?: string;
 }
-interface Cell {
-  samples: Sample[];
-  gatewayCpuMs: number;
+interface StoreCell extends Cell {
   /** Scripts Redis ran while this cell was measured (Redis-backed rows only; nothing else uses Redis then). */
   redisScripts?: number;
 }
@@ -181,7 +191,7 @@ interface Cell {
 function policy(upstream: string, state: string | undefined): string {
   const limit = state ? ', rate_limit: { max: 1000000000, window: 1, scope: global }' : '';
   return `version: 1
-gateway: { listen: "127.0.0.1:0", state: ${JSON.stringify(state ?? 'memory:')}, state_prefix: ${JSON.stringify(PREFIX)} }
+gateway: { listen: "127.0.0.1:0", state: ${JSON.stringify(state ?? 'memory:')}, state_prefix: ${JSON.stringify(PREFIX)}, audit: off }
 servers:
   echo:
 ${upstream}
@@ -192,14 +202,9 @@ ${upstream}
 }
 
 /** Part 2: the gateway's throughput without a limit and with one per store, rounds in rotating order. */
-async function gatewayThroughput(dir: string, redisOk: boolean): Promise<{ configs: Config[]; results: Map<string, Cell> }> {
+async function gatewayThroughput(dir: string, redisOk: boolean): Promise<{ configs: Config[]; results: Map<string, StoreCell> }> {
   const servers: Started[] = [];
-  let upstream = `    command: [${JSON.stringify(NODE)}, ${JSON.stringify(ECHO)}, stdio]`;
-  if (UPSTREAM === 'http') {
-    const echo = await startServer(NODE, [ECHO, 'http'], /listening on (http:\/\/[^\s"]+)/);
-    servers.push(echo);
-    upstream = `    url: ${echo.match}`;
-  }
+  const upstream = await echoUpstream(UPSTREAM, servers);
   const configs: Config[] = [
     { key: 'none', label: 'no limit' },
     { key: 'memory', label: 'limit on memory:', state: 'memory:' },
@@ -209,14 +214,13 @@ async function gatewayThroughput(dir: string, redisOk: boolean): Promise<{ confi
   const only = opts.only?.split(',').map((x) => x.trim());
   if (only) configs.splice(0, configs.length, ...configs.filter((c) => c.key === 'none' || only.includes(c.key)));
   const clients = new Map<string, { client: EchoClient; pid: number }>();
-  const results = new Map<string, Cell>();
+  const results = new Map<string, StoreCell>();
   try {
     for (const c of configs) {
       log(`starting policylayer start (HTTP→${UPSTREAM}), ${c.label}`);
       const file = path.join(dir, `${c.key}.yaml`);
       writeFileSync(file, policy(upstream, c.state));
-      const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=gateway-${c.key}.cpuprofile`] : [];
-      const s = await startServer(NODE, [...prof, CLI, 'start', '-c', file], /listening on (http:\/\/[^\s"]+)/);
+      const s = await startGateway(c.key, file);
       servers.push(s);
       const client = await openHttpClient(`${s.match}/mcp/echo`, 32);
       clients.set(c.key, { client, pid: s.child.pid! });
@@ -230,14 +234,11 @@ async function gatewayThroughput(dir: string, redisOk: boolean): Promise<{ confi
     await rotatingRounds(ROUNDS, configs, async (c, level) => {
       const { client, pid } = clients.get(c.key)!;
       const scripts0 = c.key === 'redis' ? await redisCommandCount() : undefined;
-      const cpu0 = cpuMs(pid);
-      const sample = await measure(client, level, SLICE_MS);
       const k = `${c.key}@${level}`;
-      const cell: Cell = results.get(k) ?? { samples: [], gatewayCpuMs: 0 };
-      cell.samples.push(sample);
-      cell.gatewayCpuMs += cpuMs(pid) - cpu0;
-      if (scripts0) cell.redisScripts = (cell.redisScripts ?? 0) + (await redisCommandCount()).calls - scripts0.calls;
+      const cell: StoreCell = results.get(k) ?? { samples: [], gatewayCpuMs: 0 };
       results.set(k, cell);
+      await measureCell(cell, client, pid, level, SLICE_MS);
+      if (scripts0) cell.redisScripts = (cell.redisScripts ?? 0) + (await redisCommandCount()).calls - scripts0.calls;
     });
   } finally {
     for (const { client } of clients.values()) await client.close().catch(() => undefined);
@@ -269,17 +270,8 @@ function report(
   const stat = (key: string, c: number) => {
     const cell = part2.results.get(`${key}@${c}`);
     if (!cell) return undefined;
-    const calls = sum(cell.samples.map((s) => s.calls));
-    const lat = Float64Array.from(cell.samples.flatMap((s) => s.latencies)).sort();
-    return {
-      rate: (calls / sum(cell.samples.map((s) => s.elapsedMs))) * 1000,
-      rounds: cell.samples.map((s) => (s.calls / s.elapsedMs) * 1000),
-      p50: percentile(lat, 50),
-      p99: percentile(lat, 99),
-      failures: sum(cell.samples.map((s) => s.failures)),
-      callsPerScript: cell.redisScripts ? calls / cell.redisScripts : undefined,
-      cpuUs: (cell.gatewayCpuMs * 1000) / calls,
-    };
+    const st = cellStats(cell);
+    return { ...st, callsPerScript: cell.redisScripts ? st.calls / cell.redisScripts : undefined };
   };
   lines.push(`\n## policylayer start, HTTP→${UPSTREAM} echo server, ${ROUNDS} round(s) × ${SLICE_MS / 1000} s per cell\n`);
   lines.push('| configuration | C | calls/s | × no limit (per-round range) | p50 ms | added p50 ms | p99 ms | gateway CPU µs/call | calls per Redis script | failed |');
@@ -289,8 +281,7 @@ function report(
     for (const cfg of part2.configs) {
       const st = stat(cfg.key, c);
       if (!st || !base) continue;
-      const perRound = st.rounds.map((r, i) => r / (base.rounds[i] ?? Number.NaN));
-      const ratio = cfg.key === 'none' ? 'baseline' : `**${f(st.rate / base.rate)}** (${f(Math.min(...perRound))}–${f(Math.max(...perRound))})`;
+      const ratio = cfg.key === 'none' ? 'baseline' : ratioText(st, base);
       const added = cfg.key === 'none' ? '' : f(st.p50 - base.p50, 3);
       lines.push(`| ${cfg.label} | ${c} | ${f(st.rate, 0)} | ${ratio} | ${f(st.p50, 3)} | ${added} | ${f(st.p99, 3)} | ${f(st.cpuUs, 0)} | ${st.callsPerScript === undefined ? '' : f(st.callsPerScript, 1)} | ${st.failures} |`);
     }
@@ -334,11 +325,7 @@ async function main(): Promise<void> {
     log('part 2: gateway throughput with and without a limit');
     const part2 = await gatewayThroughput(dir, !redisProblem);
     process.stdout.write(report(part1, part2, redisProblem));
-    if (PROFILE_DIR) {
-      for (const file of readdirSync(PROFILE_DIR).filter((x) => x.startsWith('gateway-') && x.endsWith('.cpuprofile'))) {
-        process.stdout.write(`\n### CPU profile ${file}\n\n${summariseProfile(path.join(PROFILE_DIR, file), 25)}\n`);
-      }
-    }
+    process.stdout.write(gatewayProfiles(part2.configs.map((c) => c.key)));
   } finally {
     if (!redisProblem) await deleteRunKeys().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });

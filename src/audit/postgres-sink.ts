@@ -51,8 +51,7 @@ function migrations(table: string): string[] {
     ${index('server_tool_time', 'server, tool, time')}
     ${index('agent_time', 'agent, time')}
     ${index('decision_time', 'decision, time')}
-    ${index('call_id', 'call_id')}
-    ${index('instance_seq', 'instance, seq')}`,
+    ${index('call_id', 'call_id')}`,
     // `instance` sorts bytewise, as in SQLite and JSONL, whatever the database's collation; the time index carries the
     // whole query order (time, instance, seq) so that a tail of the log needs no sort (as in SQLite).
   ];

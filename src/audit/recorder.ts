@@ -45,7 +45,10 @@ export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettin
   const instance = `${hostname()}:${process.pid}:${tag}`;
   let seq = 0;
   /** `args`: the call's arguments as received, redacted and hashed when the record is written (off the call path). */
-  let buffer: { event: AuditEvent; args?: unknown; done?: { resolve: () => void; reject: (err: Error) => void } }[] = [];
+  type Buffered = { event: AuditEvent; args?: unknown; done?: { resolve: () => void; reject: (err: Error) => void } };
+  let buffer: Buffered[] = [];
+  /** Call records not yet taken for writing, by id: a result that comes in time is folded into its call's record. */
+  const unwritten = new Map<string, Buffered>();
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> | undefined;
   let failures = 0;
@@ -74,13 +77,19 @@ export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettin
     timer.unref();
   };
 
-  /** Writes batches until the buffer is empty; one writer at a time keeps the sink's order the recording order. */
+  /**
+   * Writes what is buffered when it starts, in batches, yielding to the event loop between them (a synchronous
+   * sink must not stall calls); records that arrive meanwhile wait for the next flush. One writer at a time keeps
+   * the sink's order the recording order.
+   */
   const writeOut = (): Promise<void> => {
     if (writing) return writing;
     writing = (async () => {
-      while (buffer.length > 0) {
-        const batch = buffer.slice(0, MAX_BATCH);
+      let left = buffer.length;
+      while (left > 0) {
+        const batch = buffer.slice(0, Math.min(MAX_BATCH, left));
         for (const b of batch) {
+          unwritten.delete(b.event.id);
           if (b.args === undefined) continue;
           const r = redact(b.args);
           if (r.args !== undefined) b.event.args = r.args;
@@ -108,11 +117,16 @@ export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettin
         if (failures > 0) log.info(`audit: ${sink.kind} writes again after ${failures} failure(s)`);
         failures = 0;
         buffer.splice(0, batch.length);
+        left -= batch.length;
         for (const b of batch) b.done?.resolve();
+        if (left > 0) await new Promise((resolve) => setImmediate(resolve));
       }
     })().finally(() => {
       writing = undefined;
-      if (buffer.length > 0 && failures === 0) schedule(0);
+      if (buffer.length === 0 || failures > 0) return;
+      // Strict records are waiting for their calls: write them now; batched ones within flush_ms.
+      if (buffer.some((b) => b.done)) setImmediate(() => void writeOut());
+      else schedule(settings().flush_ms);
     });
     return writing;
   };
@@ -124,6 +138,15 @@ export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettin
     buffered: () => buffer.length,
     record(input) {
       const { arguments: args, ...rest } = input;
+      if (rest.kind === 'result' && rest.call_id !== undefined) {
+        const call = unwritten.get(rest.call_id);
+        if (call) {
+          // The call's record is still waiting: one record tells both what was decided and how it ended.
+          if (rest.outcome !== undefined) call.event.outcome = rest.outcome;
+          if (rest.upstream_ms !== undefined) call.event.upstream_ms = rest.upstream_ms;
+          return { id: call.event.id };
+        }
+      }
       const id = `${tag}-${(++seq).toString(36)}`;
       const event: AuditEvent = { id, time: Date.now(), instance, seq, ...rest };
       // Names and reasons can come from clients: text every sink can store, as the hash chain will see it.
@@ -138,6 +161,7 @@ export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettin
       if (buffer.length >= MAX_BUFFERED) {
         const oldest = buffer.findIndex((b) => !b.done);
         if (oldest >= 0) {
+          unwritten.delete(buffer[oldest]!.event.id);
           buffer.splice(oldest, 1);
           if (dropped++ % 1000 === 0) log.error(`audit: ${MAX_BUFFERED} records waiting for ${sink.kind}; dropping the oldest (${dropped} so far)`);
         }
@@ -148,7 +172,9 @@ export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettin
         setImmediate(() => void writeOut());
         return { id, committed };
       }
-      buffer.push({ event, args });
+      const item: Buffered = { event, args };
+      buffer.push(item);
+      if (event.kind === 'call') unwritten.set(id, item);
       schedule(settings().flush_ms);
       return { id };
     },

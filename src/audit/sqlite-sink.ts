@@ -43,7 +43,6 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_events_agent_time ON audit_events (agent, time);
   CREATE INDEX audit_events_decision_time ON audit_events (decision, time);
   CREATE INDEX audit_events_call_id ON audit_events (call_id);
-  CREATE INDEX audit_events_instance_seq ON audit_events (instance, seq);
   `,
 ];
 export const SQLITE_AUDIT_SCHEMA_VERSION = MIGRATIONS.length;

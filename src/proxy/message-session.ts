@@ -71,16 +71,17 @@ export function createMessageSession(opts: MessageSessionOptions): MessageSessio
     p.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...sessionHeader });
   };
 
-  const toClient = (raw: string): void => {
+  const toClient = (raw: string, parsed?: unknown): void => {
     session.lastActivity = Date.now();
     if (opts.legacyStream) return writeEvent(opts.legacyStream, raw);
     let message: { id?: unknown; method?: unknown; params?: { progressToken?: unknown } };
     try {
-      message = JSON.parse(raw);
+      message = (parsed ?? JSON.parse(raw)) as typeof message;
     } catch {
       log.warn(`server "${server}" sent a frame that is not JSON; dropped`);
       return;
     }
+    if (typeof message !== 'object' || message === null) return;
     const isResponse = message.method === undefined && (typeof message.id === 'string' || typeof message.id === 'number');
     if (isResponse) {
       const key = idKey(message.id as JsonRpcId);

@@ -139,20 +139,25 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
   };
 
   upstream.onmessage = (raw) => {
-    if (inflight.size > 0) settleFrom(raw);
-    client.send(filterToolsInFrame(raw, policy(), toolsSeen));
+    const parsed = inflight.size > 0 ? settleFrom(raw) : undefined;
+    const out = filterToolsInFrame(raw, policy(), toolsSeen);
+    if (parsed !== undefined && out === raw) client.send(raw, parsed);
+    else client.send(out);
   };
-  const settleFrom = (raw: string): void => {
+  /** Settles the call a response answers; returns the parsed frame (undefined when it is not JSON). */
+  const settleFrom = (raw: string): unknown => {
     let message: { id?: unknown; method?: unknown };
     try {
       message = JSON.parse(raw);
     } catch {
-      return;
+      return undefined;
     }
-    if (message.method === undefined && (typeof message.id === 'string' || typeof message.id === 'number')) {
+    if (message !== null && typeof message === 'object' && message.method === undefined && (typeof message.id === 'string' || typeof message.id === 'number')) {
       settle(idKey(message.id), outcomeOf(message));
     }
+    return message;
   };
+
 
   const end = (side: 'client' | 'upstream') => (reason?: string) => {
     if (ended) return;

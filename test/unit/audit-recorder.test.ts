@@ -10,7 +10,7 @@ import { AuditSettingsSchema, type AuditSettings } from '../../src/config/audit-
 import type { Logger } from '../../src/log.js';
 
 /** An in-memory sink whose writes can be made to fail or to wait. */
-function memorySink() {
+function memorySink(writeMs = 0) {
   const writes: AuditEvent[][] = [];
   let failing: Error | undefined;
   let gate: Promise<void> | undefined;
@@ -18,6 +18,7 @@ function memorySink() {
     kind: 'sqlite',
     async write(events) {
       if (gate) await gate;
+      if (writeMs > 0) await sleep(writeMs);
       if (failing) throw failing;
       writes.push(structuredClone([...events]));
     },
@@ -138,6 +139,41 @@ describe('audit recorder', () => {
     assert.equal(e!.reason, 'x\uFFFDy');
     assert.deepEqual(e!.args, { 'k\uFFFD': 'v\uFFFD' });
     assert.equal(verifyChain(m.all()).ok, true);
+  });
+
+  test('a result that comes before its call record is written is folded into it; a later one is a record of its own', async () => {
+    const m = memorySink();
+    const s = settings();
+    const rec = createAuditRecorder(m.sink, () => s, quiet);
+    const quick = rec.record({ kind: 'call', server: 's', tool: 'quick', decision: 'allowed' });
+    rec.record({ kind: 'result', call_id: quick.id, server: 's', tool: 'quick', outcome: 'ok', upstream_ms: 3 });
+    const slow = rec.record({ kind: 'call', server: 's', tool: 'slow', decision: 'allowed' });
+    await rec.flush();
+    rec.record({ kind: 'result', call_id: slow.id, server: 's', tool: 'slow', outcome: 'tool_error', upstream_ms: 900 });
+    await rec.close();
+    assert.deepEqual(
+      m.all().map((e) => [e.kind, e.tool, e.outcome, e.upstream_ms, e.call_id]),
+      [
+        ['call', 'quick', 'ok', 3, undefined],
+        ['call', 'slow', undefined, undefined, undefined],
+        ['result', 'slow', 'tool_error', 900, slow.id],
+      ],
+    );
+  });
+
+  test('under a steady stream of records, batched writes wait for flush_ms instead of chasing every record', async () => {
+    // Each write takes 20 ms: records arriving meanwhile must wait for the next flush, not start a write at once.
+    const m = memorySink(20);
+    const s = settings({ flush_ms: 100 });
+    const rec = createAuditRecorder(m.sink, () => s, quiet);
+    const end = Date.now() + 450;
+    while (Date.now() < end) {
+      rec.record({ kind: 'call', server: 's', decision: 'denied' });
+      await sleep(2);
+    }
+    await rec.close();
+    assert.ok(m.writes.length <= 7, `${m.writes.length} writes for ~450 ms of records at flush_ms 100`);
+    assert.ok(m.all().length > 50);
   });
 
   test('arguments: keys keeps only the shape, none only the hash', async () => {

@@ -52,7 +52,7 @@ describe('sqlite audit sink', () => {
         .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events'")
         .all()
         .map(({ name }) => (db.prepare(`SELECT name FROM pragma_index_info('${name}')`).all() as { name: string }[]).map((c) => c.name).join(','));
-      for (const want of ['id', 'time,instance,seq', 'server,tool,time', 'agent,time', 'decision,time', 'call_id', 'instance,seq']) {
+      for (const want of ['id', 'time,instance,seq', 'server,tool,time', 'agent,time', 'decision,time', 'call_id']) {
         assert.ok(indexes.includes(want), `an index on (${want}); found ${indexes.join(' | ')}`);
       }
     } finally {
