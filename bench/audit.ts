@@ -31,6 +31,7 @@ import {
   measureCell,
   PROFILE_DIR,
   ratioText,
+  ROUND_OPTIONS,
   roundSettings,
   rotatingRounds,
   startGateway,
@@ -42,12 +43,9 @@ import { stop, type Started } from './procs.js';
 
 const { values: opts } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    seconds: { type: 'string' },
+    ...ROUND_OPTIONS,
     upstream: { type: 'string', default: 'stdio' },
     postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
-    only: { type: 'string' },
   },
 });
 const { rounds: ROUNDS, sliceMs: SLICE_MS, warmMs: WARM_MS } = roundSettings(opts);

@@ -14,6 +14,14 @@ export const NODE = process.execPath;
 export const CONCURRENCY = [1, 32] as const;
 export const PROFILE_DIR = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
 
+/** The options every bench takes (node:util parseArgs form): run length and which configurations run. */
+export const ROUND_OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  rounds: { type: 'string' },
+  seconds: { type: 'string' },
+  only: { type: 'string' },
+} as const;
+
 /** Rounds, slice and warm-up lengths from `--quick`, `--rounds N`, `--seconds S`. */
 export function roundSettings(opts: { quick?: boolean | undefined; rounds?: string | undefined; seconds?: string | undefined }) {
   return {

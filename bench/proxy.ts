@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLI, CONCURRENCY, ECHO, log, NODE, PROFILE_DIR, ROOT, roundSettings, rotatingRounds, sum } from './common.js';
+import { CLI, CONCURRENCY, ECHO, log, NODE, PROFILE_DIR, ROOT, ROUND_OPTIONS, roundSettings, rotatingRounds, sum } from './common.js';
 import { summariseProfile } from './cpu-profile.js';
 import { measure, openHttpClient, openStdioClient, percentile, type EchoClient, type Sample } from './load.js';
 import { cpuMs, descendants, freePort, rssMb, startServer, stop, syscalls, type Started } from './procs.js';
@@ -20,10 +20,7 @@ const BARE_RELAY = path.join(ROOT, 'dist/bench/bare-relay.js');
 
 const { values: opts } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    seconds: { type: 'string' },
-    only: { type: 'string' },
+    ...ROUND_OPTIONS,
     'json-responses': { type: 'boolean', default: false },
   },
 });

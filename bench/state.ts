@@ -27,6 +27,7 @@ import {
   measureCell,
   PROFILE_DIR,
   ratioText,
+  ROUND_OPTIONS,
   roundSettings,
   rotatingRounds,
   startGateway,
@@ -39,13 +40,10 @@ import { stop, type Started } from './procs.js';
 
 const { values: opts } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    seconds: { type: 'string' },
+    ...ROUND_OPTIONS,
     checks: { type: 'string' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     upstream: { type: 'string', default: 'stdio' },
-    only: { type: 'string' },
   },
 });
 const { rounds: ROUNDS, sliceMs: SLICE_MS, warmMs: WARM_MS } = roundSettings(opts);
