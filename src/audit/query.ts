@@ -4,7 +4,7 @@ import type { AuditDecision, AuditEvent, AuditFilter, AuditKind, AuditSink } fro
 
 const KINDS: readonly AuditKind[] = ['call', 'result', 'reload', 'tools_changed'];
 
-export const DECISIONS: readonly AuditDecision[] = ['allowed', 'denied', 'rate_limited', 'hidden', 'held', 'approved', 'denied_by_human', 'expired', 'shadow', 'malformed'];
+export const DECISIONS: readonly AuditDecision[] = ['allowed', 'denied', 'rate_limited', 'hidden', 'held', 'approved', 'denied_by_human', 'expired', 'withdrawn', 'shadow', 'malformed'];
 
 /**
  * The filter of a query written as text (CLI options, URL query parameters): server, tool, agent, session, kind,

@@ -17,6 +17,7 @@ export type AuditDecision =
   | 'approved'
   | 'denied_by_human'
   | 'expired'
+  | 'withdrawn'
   | 'shadow'
   | 'malformed';
 

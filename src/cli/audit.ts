@@ -17,7 +17,7 @@ const USAGE = `usage: policylayer audit <query|tail|verify> [-c policylayer.yaml
   query    tool calls with their decision, rule and outcome, oldest first
              --server S --tool T --agent A --session ID
              --kind reload|tools_changed|result   (other records instead of calls)
-             --decision allowed|denied|rate_limited|hidden|held|approved|denied_by_human|expired|shadow|malformed
+             --decision allowed|denied|rate_limited|hidden|held|approved|denied_by_human|expired|withdrawn|shadow|malformed
              --since T --until T   (ISO time, epoch ms, or a duration back from now: 15m, 2h, 7d)
              --limit N (default 100)   --format table|json|jsonl|csv (default table)
   tail     the newest records (-n N, default 20); -f keeps printing new ones as they are written

@@ -9,6 +9,7 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(args: s
   schema: { summary: 'print the policy file JSON Schema (for editor completion)', load: () => import('./schema.js') },
   limits: { summary: 'show the current rate-limit and spend-cap counters per scope key', load: () => import('./limits.js') },
   audit: { summary: 'query, tail and verify the audit log of every decision', load: () => import('./audit.js') },
+  approvals: { summary: 'list the calls waiting for approval; approve or deny them', load: () => import('./approvals.js') },
 };
 
 function usage(): string {

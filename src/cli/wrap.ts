@@ -4,6 +4,7 @@ import { openLivePolicy, staticPolicy, type LivePolicy } from '../config/live.js
 import { ConfigSchema, type ServerConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { randomUUID } from 'node:crypto';
+import { createGatekeeper } from '../approvals/gatekeeper.js';
 import { openGatewayAudit } from '../audit/gateway-audit.js';
 import { createToolWatch } from '../audit/tool-watch.js';
 import { createLimiter } from '../proxy/admission.js';
@@ -57,6 +58,7 @@ export async function run(args: string[]): Promise<number> {
 
   // One wrap process is one MCP session; limits of scope `session` count per process.
   const limiter = createLimiter(() => policy.current().config, log);
+  const gatekeeper = createGatekeeper(() => policy.current().config.gateway.state, log);
   const exit = new Promise<number>((resolve) => {
     let stoppedBy: NodeJS.Signals | undefined;
     const relay = createRelay({
@@ -66,6 +68,7 @@ export async function run(args: string[]): Promise<number> {
       upstream,
       limiter,
       observers: { audit, tools: audit && createToolWatch(audit.record) },
+      gatekeeper,
       identity: { session: randomUUID(), agent: 'anonymous' },
       onEnd(side, reason) {
         policy.close();
@@ -95,6 +98,7 @@ export async function run(args: string[]): Promise<number> {
   });
   const code = await exit;
   await limiter.close();
+  await gatekeeper.close();
   await audit?.close();
   return code;
 }

@@ -1,12 +1,12 @@
 // The policylayer.yaml schema: the single source of truth for what a policy file may contain.
 import { z } from 'zod';
-import { AllToolsSchema, QuotasSchema, RateLimitsSchema } from './limits-schema.js';
+import { AllToolsSchema, QuotasSchema, RateLimitsSchema, WindowSchema } from './limits-schema.js';
 import { AUDIT_URL, AuditSettingsSchema } from './audit-schema.js';
 
 export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
-export const ActionSchema = z.enum(['allow', 'deny', 'hide']).describe(
-  'allow: forward the call; deny: answer with a [POLICY DENIED] result; hide: remove the tool from tools/list and answer calls as unknown tool',
+export const ActionSchema = z.enum(['allow', 'require_approval', 'deny', 'hide']).describe(
+  'allow: forward the call; require_approval: hold it until a person approves (or deny it); deny: answer with a [POLICY DENIED] result; hide: remove the tool from tools/list and answer calls as unknown tool',
 );
 export type Action = z.infer<typeof ActionSchema>;
 
@@ -18,8 +18,20 @@ export const RuleSchema = z.union([
       reason: z.string().min(1).optional().describe('Shown to the agent in the [POLICY DENIED] text'),
       rate_limit: RateLimitsSchema.optional(),
       quota: QuotasSchema.optional(),
+      approval_timeout: WindowSchema.optional().describe('require_approval: how long a call waits for a person before it is denied (default 10m)'),
+      approval_mode: z
+        .enum(['hold', 'async'])
+        .optional()
+        .describe('require_approval: hold keeps the call open until decided; async answers at once that approval is pending, and admits the identical call once approved'),
+      approval_ttl: WindowSchema.optional().describe('require_approval: an approval also admits identical calls for this long (default: used once)'),
     })
-    .strict(),
+    .strict()
+    .superRefine((rule, ctx) => {
+      if (rule.action === 'require_approval') return;
+      for (const key of ['approval_timeout', 'approval_mode', 'approval_ttl'] as const) {
+        if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `\`${key}\` applies only to \`action: require_approval\`` });
+      }
+    }),
 ]);
 export type RuleInput = z.infer<typeof RuleSchema>;
 

@@ -1,5 +1,6 @@
 // Compiles a validated config into per-server indexes and decides tool calls; pure, no I/O.
 import type { Action, Config, RuleInput, ServerConfig } from '../config/schema.js';
+import { windowMs } from '../config/limits-schema.js';
 import { RESTRICTIVENESS, type Decision } from './decision.js';
 import { compileLimits, type CompiledLimit } from './limits.js';
 import { globToRegExp, isGlob, literalLength, skeleton } from './names.js';
@@ -31,6 +32,7 @@ export interface Policy {
 const LOOKALIKE_NOTE =
   'the name differs from the rule only by case, spacing, separators or look-alike characters; tool names must match exactly';
 const DECISION_CACHE_LIMIT = 4096;
+const DEFAULT_APPROVAL_TIMEOUT_MS = 10 * 60 * 1000;
 
 export function compilePolicy(config: Config): Policy {
   const servers = new Map<string, ServerPolicy>();
@@ -43,9 +45,17 @@ function ruleDecision(path: string, input: RuleInput, shared: readonly CompiledL
   const action = typeof input === 'string' ? input : input.action;
   const decision: Decision = { action, rule: path };
   if (typeof input !== 'string' && input.reason !== undefined) decision.reason = input.reason;
-  if (action === 'allow') {
+  if (action === 'allow' || action === 'require_approval') {
     const limits = [...(typeof input === 'string' ? [] : compileLimits(path, input)), ...shared];
     if (limits.length > 0) decision.limits = limits;
+  }
+  if (action === 'require_approval') {
+    const rule = typeof input === 'string' ? undefined : input;
+    decision.approval = {
+      timeoutMs: rule?.approval_timeout === undefined ? DEFAULT_APPROVAL_TIMEOUT_MS : windowMs(rule.approval_timeout),
+      mode: rule?.approval_mode ?? 'hold',
+      ...(rule?.approval_ttl !== undefined && { ttlMs: windowMs(rule.approval_ttl) }),
+    };
   }
   return decision;
 }

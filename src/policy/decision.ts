@@ -11,7 +11,18 @@ export interface Decision {
   limited?: boolean;
   /** Rate limits and spend caps an allowed call must fit in (the rule's, then the server's and gateway's). */
   limits?: readonly CompiledLimit[];
+  /** require_approval: how the call waits for a person. */
+  approval?: ApprovalRule;
+  /** Set once a person (or the clock) has decided a held call: what the audit log records. */
+  approved?: { id: string; state: 'approved' | 'pending' | 'denied' | 'expired' | 'withdrawn' };
+}
+
+export interface ApprovalRule {
+  timeoutMs: number;
+  mode: 'hold' | 'async';
+  /** An approval also admits identical calls for this long; absent: used once. */
+  ttlMs?: number;
 }
 
 /** Higher is more restrictive; used to pick between candidate rules. */
-export const RESTRICTIVENESS: Record<Action, number> = { allow: 0, deny: 1, hide: 2 };
+export const RESTRICTIVENESS: Record<Action, number> = { allow: 0, require_approval: 1, deny: 2, hide: 3 };

@@ -4,6 +4,7 @@ import type { GatewayMetrics } from '../admin/metrics.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import type { AuditDecision, AuditOutcome } from '../audit/sink.js';
 import type { ToolListObserver } from '../audit/tool-watch.js';
+import type { Decision } from '../policy/decision.js';
 import type { Outcome } from './admission.js';
 import type { Verdict } from './inspect.js';
 import { metaCarrier, startCallSpans, type TraceCarrier } from './tracing.js';
@@ -64,6 +65,7 @@ export function observeVerdict(o: CallObservers | undefined, verdict: Verdict, c
     ...(ctx.protocol !== undefined && { protocol: ctx.protocol }),
     ...(tool && { tool: tool.name, rule: tool.decision.rule }),
     ...(tool?.decision.reason !== undefined && { reason: tool.decision.reason }),
+    ...(tool?.decision.approved && { approval_id: tool.decision.approved.id }),
     ...(verdict.kind === 'answer' && verdict.malformed && { reason: malformedReason(verdict) }),
     ...(params?.arguments !== undefined && { arguments: params.arguments }),
     decision,
@@ -96,10 +98,19 @@ export function observeVerdict(o: CallObservers | undefined, verdict: Verdict, c
   };
 }
 
+const APPROVAL_DECISION: Record<NonNullable<Decision['approved']>['state'], AuditDecision> = {
+  approved: 'approved',
+  pending: 'held',
+  denied: 'denied_by_human',
+  expired: 'expired',
+  withdrawn: 'withdrawn',
+};
+
 function decisionOf(verdict: Verdict): AuditDecision | undefined {
   if (verdict.kind === 'answer' && verdict.malformed) return 'malformed';
   const tool = verdict.tool;
   if (!tool) return undefined;
+  if (tool.decision.approved) return APPROVAL_DECISION[tool.decision.approved.state];
   if (verdict.kind === 'forward') return 'allowed';
   if (tool.decision.action === 'hide') return 'hidden';
   return tool.decision.limited ? 'rate_limited' : 'denied';

@@ -9,7 +9,9 @@ import type { Logger } from '../log.js';
 import { createHostGuard } from './http-guard.js';
 import { answerVerdict, createPipeTarget, pipeRequest, type PipeTarget } from './http-pipe.js';
 import { BodyTooLarge, decodeMcpHeader, header, readBody, sendRpcError, tooLarge } from './http-util.js';
+import { createGatekeeper } from '../approvals/gatekeeper.js';
 import { openGatewayAudit } from '../audit/gateway-audit.js';
+import { gateVerdict, needsApproval } from './approval-gate.js';
 import { createToolWatch } from '../audit/tool-watch.js';
 import type { ToolsSeen } from './tools-filter.js';
 import { admitVerdict, createLimiter, needsAdmission, type Identity, type Outcome } from './admission.js';
@@ -56,6 +58,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   metrics.gauge('sessions', () => sessions.size);
   const admin = createAdminApi({ token: () => gw().admin_token, audit: () => audit?.sink, metrics: metrics.registry });
   const limiter = createLimiter(() => live.current().config, log, metrics);
+  const gatekeeper = createGatekeeper(() => gw().state, log);
   limiter.prepare();
   const targets = new Map<string, PipeTarget>();
   const gw = () => live.current().config.gateway;
@@ -90,6 +93,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       log,
       limiter,
       observers,
+      gatekeeper,
       ...(legacyStream && { legacyStream }),
       ...(upstream ? { upstream } : cfg.command && cfg.shared ? { upstream: sharedChannel(name, cfg, 'sessions') } : {}),
       onEnd: (_s, reason) => {
@@ -127,7 +131,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       if (s.kind === 'message') return s.session.handlePost(req, res, raw, headers);
       s.lastActivity = Date.now();
       const identity = { session: sid, agent: 'anonymous' };
-      const verdict = await decided(raw, name, headers, identity, req);
+      const verdict = await decided(raw, name, headers, identity, req, res);
       if (verdict.kind === 'answer') return answerVerdict(res, verdict, sid);
       if (verdict.message.method === 'notifications/cancelled') settleCancelled(s.inflight, verdict.message);
       await pipeRequest(pipeTarget(cfg), req, res, {
@@ -160,6 +164,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
         sessionHeaders: false,
         limiter,
         observers,
+        gatekeeper,
         identity: connectionIdentity(req),
         onEnd: () => undefined,
       });
@@ -167,7 +172,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       return once.handlePost(req, res, raw, headers);
     }
     // A remote Streamable HTTP server: decide, forward, stream back; sessions are the upstream's, renamed.
-    const verdict = await decided(raw, name, headers, connectionIdentity(req), req);
+    const verdict = await decided(raw, name, headers, connectionIdentity(req), req, res);
     if (verdict.kind === 'answer') return answerVerdict(res, verdict);
     await pipeRequest(pipeTarget(cfg), req, res, {
       ...settleOnOutcome(verdict),
@@ -194,10 +199,18 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
    * Decides a frame for an HTTP upstream: admits an allowed call with limits against the state store and records
    * tool calls in the audit log (waiting for the record under strict durability); other frames pass as they are.
    */
-  async function decided(raw: string, server: string, headers: StandardHeaders | undefined, identity: Identity, req: IncomingMessage): Promise<Verdict> {
+  async function decided(
+    raw: string,
+    server: string,
+    headers: StandardHeaders | undefined,
+    identity: Identity,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<Verdict> {
     const startedAt = performance.now();
     const first = inspectClientFrame(raw, server, serverPolicy(live, server), headers);
-    const verdict = needsAdmission(first) ? await admitVerdict(first, limiter, server, identity) : first;
+    const gated = needsApproval(first) ? await gateVerdict(first, gatekeeper, server, identity, abortOnClose(res)) : first;
+    const verdict = needsAdmission(gated) ? await admitVerdict(gated, limiter, server, identity) : gated;
     const protocol = header(req, 'mcp-protocol-version');
     const context = { server, session: identity.session, agent: identity.agent, protocol, trace: headers?.trace };
     const observed = observeVerdict(observers, verdict, context, startedAt);
@@ -336,11 +349,21 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       for (const t of targets.values()) t.agent.destroy();
       for (const s of shared.values()) s.close();
       await limiter.close();
+      await gatekeeper.close();
       await audit?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Aborted when the client goes away before its answer: a call held for approval is then withdrawn. */
+function abortOnClose(res: ServerResponse): AbortSignal {
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  return abort.signal;
 }
 
 /** Budget key of a request without an MCP session (2026-07-28, stateless servers): its connection. */

@@ -11,6 +11,7 @@ import { openUpstream, upstreamFrameLimit } from '../transport/upstream.js';
 import { acceptsEventStream, prefersEventStream, sendJson, sendReply } from './http-util.js';
 import type { Identity, Limiter } from './admission.js';
 import type { CallObservers } from './call-observers.js';
+import type { Gatekeeper } from '../approvals/gatekeeper.js';
 import type { StandardHeaders, Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
 import { createRelay, idKey, type Relay } from './relay.js';
@@ -49,6 +50,7 @@ export interface MessageSessionOptions {
   sessionHeaders?: boolean;
   limiter?: Limiter;
   observers?: CallObservers;
+  gatekeeper?: Gatekeeper;
   /** Budget keys; by default the session id and an anonymous agent. */
   identity?: Identity;
 }
@@ -125,6 +127,7 @@ export function createMessageSession(opts: MessageSessionOptions): MessageSessio
     upstream,
     ...(opts.limiter && { limiter: opts.limiter }),
     ...(opts.observers && { observers: opts.observers }),
+    gatekeeper: opts.gatekeeper,
     identity: opts.identity ?? { session: id, agent: 'anonymous' },
     onEnd: (side, reason) => session.close(side === 'upstream' ? `server "${server}" ended the session: ${reason ?? 'closed'}` : 'client closed'),
   });

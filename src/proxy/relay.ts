@@ -6,6 +6,8 @@ import type { MessagePipe } from '../transport/message-pipe.js';
 import { admitVerdict, needsAdmission, outcomeOf, type Identity, type Limiter, type Ticket } from './admission.js';
 import { observeVerdict, observing, type CallContext, type CallEnd, type CallObservers, type ObservedCall } from './call-observers.js';
 import { withTraceMeta } from './tracing.js';
+import type { Gatekeeper } from '../approvals/gatekeeper.js';
+import { gateVerdict, needsApproval } from './approval-gate.js';
 import { denialResponse } from './denial.js';
 import { inspectClientFrame, type StandardHeaders, type Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
@@ -21,6 +23,8 @@ export interface RelayOptions {
   limiter?: Limiter;
   /** Audit log and metrics of every decided tool call and its end; without them, nothing is recorded. */
   observers?: CallObservers;
+  /** Holds require_approval calls; without one they are refused (fail closed). */
+  gatekeeper?: Gatekeeper | undefined;
   identity?: Identity;
   onEnd?: (side: 'client' | 'upstream', reason?: string) => void;
 }
@@ -45,7 +49,7 @@ export interface Pending {
   finish?: ((end: CallEnd) => void) | undefined;
 }
 
-export function createRelay({ server, policy, client, upstream, limiter, observers, identity = ANONYMOUS, onEnd }: RelayOptions): Relay {
+export function createRelay({ server, policy, client, upstream, limiter, observers, gatekeeper, identity = ANONYMOUS, onEnd }: RelayOptions): Relay {
   let ended = false;
   let protocol: string | undefined;
   const watching = observing(observers);
@@ -55,16 +59,17 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
   // Forwarded calls by request id, until their answer (or the end) settles them.
   const inflight = new Map<string, Pending>();
   // Calls waiting for the store or the audit log; a cancel that arrives meanwhile stops them from being forwarded.
-  const admitting = new Map<string, { cancelled: boolean }>();
+  const admitting = new Map<string, { cancelled: boolean; abort: AbortController }>();
 
   type ToolVerdict = Extract<Verdict, { kind: 'forward' }> & { tool: NonNullable<Extract<Verdict, { kind: 'forward' }>['tool']> };
 
   const admitThenForward = async (verdict: ToolVerdict, startedAt: number, headers?: StandardHeaders): Promise<Verdict> => {
     const key = idKey(verdict.message.id as JsonRpcId);
-    const state = { cancelled: false };
+    const state = { cancelled: false, abort: new AbortController() };
     admitting.set(key, state);
     try {
-      const out = limiter && needsAdmission(verdict) ? await admitVerdict(verdict, limiter, server, identity) : verdict;
+      const gated = needsApproval(verdict) ? await gateVerdict(verdict, gatekeeper, server, identity, state.abort.signal, progressTo(verdict)) : verdict;
+      const out = gated.kind === 'forward' && limiter && needsAdmission(gated) ? await admitVerdict(gated, limiter, server, identity) : gated;
       const observed = observeVerdict(observers, out, context(headers), startedAt);
       if (out.kind !== 'forward') return out;
       if (observed?.committed) {
@@ -86,6 +91,16 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
     }
   };
 
+  /** While a call is held, progress notifications keep a client that asked for them (progressToken) from timing out. */
+  const progressTo = (verdict: ToolVerdict): ((waitedMs: number, id: string) => void) | undefined => {
+    const token = (verdict.message.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta?.progressToken;
+    if (typeof token !== 'string' && typeof token !== 'number') return undefined;
+    return (waitedMs, id) => {
+      const message = `waiting for a person to approve this call (approval ${id}, ${Math.round(waitedMs / 1000)} s so far)`;
+      client.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: waitedMs / 1000, message } }));
+    };
+  };
+
   const forwardCall = (verdict: Extract<Verdict, { kind: 'forward' }>, observed?: ObservedCall): Verdict => {
     const finish = observed?.finish;
     if (verdict.ticket || finish) inflight.set(idKey(verdict.message.id as JsonRpcId), { ticket: verdict.ticket, finish });
@@ -98,7 +113,10 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
     if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
     const key = idKey(requestId);
     const waiting = admitting.get(key);
-    if (waiting) waiting.cancelled = true;
+    if (waiting) {
+      waiting.cancelled = true;
+      waiting.abort.abort();
+    }
     settle(key, 'cancelled');
   };
 
@@ -118,7 +136,7 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
       return verdict;
     }
     if (verdict.tool) {
-      if ((limiter && needsAdmission(verdict)) || observers?.audit?.strict()) return admitThenForward(verdict as ToolVerdict, startedAt, headers);
+      if ((limiter && needsAdmission(verdict)) || needsApproval(verdict) || observers?.audit?.strict()) return admitThenForward(verdict as ToolVerdict, startedAt, headers);
       return forwardCall(verdict, watching ? observeVerdict(observers, verdict, context(headers), startedAt) : undefined);
     }
     if (verdict.message.method === 'initialize') protocol = protocolOf(verdict.message);
@@ -159,11 +177,15 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
   };
 
 
+  /** Calls that never got an answer did not happen as far as the budget is concerned; held ones are withdrawn. */
+  const abandon = (): void => {
+    ended = true;
+    for (const key of [...inflight.keys()]) settle(key, 'failed');
+    for (const waiting of admitting.values()) waiting.abort.abort();
+  };
   const end = (side: 'client' | 'upstream') => (reason?: string) => {
     if (ended) return;
-    ended = true;
-    // Calls that never got an answer did not happen as far as the budget is concerned.
-    for (const key of [...inflight.keys()]) settle(key, 'failed');
+    abandon();
     (side === 'client' ? upstream : client).close();
     onEnd?.(side, reason);
   };
@@ -173,8 +195,7 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
     fromClient,
     close() {
       if (ended) return;
-      ended = true;
-      for (const key of [...inflight.keys()]) settle(key, 'failed');
+      abandon();
       client.close();
       upstream.close();
     },

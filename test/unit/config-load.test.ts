@@ -96,9 +96,9 @@ describe('parseConfig', () => {
       '13:20 servers.remote.headers.X',
     ]);
     assert.match(err.problems[0]!.hint!, /did you mean `gateway`\?/);
-    assert.match(err.problems[1]!.hint!, /did you mean `allow`\?.*`allow`, `deny`, `hide`/);
+    assert.match(err.problems[1]!.hint!, /did you mean `allow`\?.*`allow`, `require_approval`, `deny`, `hide`/);
     assert.match(err.problems[2]!.message, /missing required key `action`/);
-    assert.match(err.problems[2]!.hint!, /action: allow \| deny \| hide/);
+    assert.match(err.problems[2]!.hint!, /action: allow \| require_approval \| deny \| hide/);
     assert.match(err.problems[3]!.message, /only \* and \? are wildcards/);
     assert.match(err.problems[5]!.message, /NO_SUCH_VAR is not set/);
     // The message is the formatted list, one location line and one hint line per problem.

@@ -1,0 +1,174 @@
+// Holds calls whose rule says require_approval until a person decides: creates the pending approval, waits for
+// its decision (from any process), its timeout or the caller's cancel, and admits each approval exactly once.
+import { randomBytes } from 'node:crypto';
+import { canonicalJson, sha256Hex } from '../audit/canonical.js';
+import type { Logger } from '../log.js';
+import type { ApprovalRule } from '../policy/decision.js';
+import { openApprovalStore } from './open.js';
+import type { ApprovalRecord, ApprovalStore } from './store.js';
+
+export interface HeldCall {
+  server: string;
+  tool: string;
+  args: unknown;
+  agent: string;
+  session?: string | undefined;
+  rule: string;
+  reason?: string | undefined;
+  approval: ApprovalRule;
+}
+
+export type GateResult =
+  | { ok: true; id: string }
+  | { ok: false; id?: string; state: 'pending' | 'denied' | 'expired' | 'withdrawn' | 'unavailable'; reason: string };
+
+export interface Gatekeeper {
+  /**
+   * Hold mode: resolves when the call may go (approved, once) or must not (denied, expired, withdrawn by `signal`).
+   * Async mode, or an identical call approved before: resolves at once. `onWaiting` is called every
+   * PROGRESS_INTERVAL_MS while the call is held, so that the caller can keep its client from timing out.
+   */
+  request(call: HeldCall, signal?: AbortSignal, onWaiting?: (waitedMs: number, id: string) => void): Promise<GateResult>;
+  /** Calls held by this process now. */
+  held(): number;
+  close(): Promise<void>;
+}
+
+export const PROGRESS_INTERVAL_MS = 5000;
+
+/** The approval binding: exactly this tool, on this server, with these arguments, for this agent. */
+export function bindingOf(call: Pick<HeldCall, 'server' | 'tool' | 'args' | 'agent'>): string {
+  return sha256Hex(canonicalJson([call.server, call.tool, call.args ?? null, call.agent]));
+}
+
+export function createGatekeeper(stateUrl: () => string, log: Logger): Gatekeeper {
+  let opened: { url: string; store: Promise<ApprovalStore> } | undefined;
+  let holding = 0;
+  const store = (): Promise<ApprovalStore> => {
+    const url = stateUrl();
+    if (!opened || opened.url !== url) {
+      const previous = opened;
+      opened = { url, store: openApprovalStore(url) };
+      opened.store.catch(() => undefined);
+      previous?.store.then((s) => s.close()).catch(() => undefined);
+    }
+    return opened.store;
+  };
+
+  const event = (what: string, r: ApprovalRecord, extra: Record<string, unknown> = {}): void =>
+    log.info(`approval ${r.id} ${what}: ${r.tool} on ${r.server}`, { approval_id: r.id, server: r.server, tool: r.tool, agent: r.agent, rule: r.rule, ...extra });
+
+  async function request(call: HeldCall, signal?: AbortSignal, onWaiting?: (waitedMs: number, id: string) => void): Promise<GateResult> {
+    let s: ApprovalStore;
+    try {
+      s = await store();
+    } catch (err) {
+      return { ok: false, state: 'unavailable', reason: `approvals cannot be asked for: ${(err as Error).message}` };
+    }
+    const binding = bindingOf(call);
+    const now = Date.now();
+    // An identical call approved earlier (async mode, or remembered by approval_ttl) goes through once.
+    const earlier = await s.findUsable(binding, now);
+    if (earlier && (await s.consume(earlier.id, now))) {
+      event('used', earlier);
+      return { ok: true, id: earlier.id };
+    }
+    if (call.approval.mode === 'async') {
+      const pending = await s.findPending(binding);
+      if (pending && pending.expires > now) return pendingResult(pending);
+    }
+    const record: ApprovalRecord = {
+      id: randomBytes(6).toString('base64url'),
+      binding,
+      server: call.server,
+      tool: call.tool,
+      args: call.args ?? null,
+      agent: call.agent,
+      ...(call.session !== undefined && { session: call.session }),
+      rule: call.rule,
+      ...(call.reason !== undefined && { reason: call.reason }),
+      mode: call.approval.mode,
+      created: now,
+      expires: now + call.approval.timeoutMs,
+      ...(call.approval.ttlMs !== undefined && { ttlMs: call.approval.ttlMs }),
+      status: 'pending',
+    };
+    await s.create(record);
+    event('requested', record, { mode: record.mode, expires: new Date(record.expires).toISOString() });
+    if (call.approval.mode === 'async') return pendingResult(record);
+    return hold(s, record, signal, onWaiting);
+  }
+
+  function pendingResult(r: ApprovalRecord): GateResult {
+    return {
+      ok: false,
+      id: r.id,
+      state: 'pending',
+      reason: `approval ${r.id} is pending: a person must approve this call (policylayer approvals approve ${r.id}); call again with the same arguments once it is approved (before ${new Date(r.expires).toISOString()})`,
+    };
+  }
+
+  function hold(s: ApprovalStore, record: ApprovalRecord, signal?: AbortSignal, onWaiting?: (waitedMs: number, id: string) => void): Promise<GateResult> {
+    const id = record.id;
+    holding++;
+    return new Promise<GateResult>((resolve) => {
+      let done = false;
+      const finish = (result: GateResult): void => {
+        if (done) return;
+        done = true;
+        holding--;
+        unwatch();
+        clearTimeout(timeout);
+        clearInterval(progress);
+        signal?.removeEventListener('abort', withdraw);
+        resolve(result);
+      };
+      const settle = async (r: ApprovalRecord): Promise<void> => {
+        if (done || r.status === 'pending') return;
+        const by = r.decided ? ` by ${r.decided.by} via ${r.decided.via}` : '';
+        const why = r.decided?.reason ? `: ${r.decided.reason}` : '';
+        if (r.status === 'approved') {
+          // Exactly once: the store lets one call take a single-use approval.
+          if (await s.consume(id)) {
+            event('approved', r, { by: r.decided?.by, via: r.decided?.via });
+            return finish({ ok: true, id });
+          }
+          return finish({ ok: false, id, state: 'denied', reason: `approval ${id} was already used` });
+        }
+        event(r.status, r, { by: r.decided?.by, via: r.decided?.via, reason: r.decided?.reason });
+        if (r.status === 'denied') return finish({ ok: false, id, state: 'denied', reason: `approval ${id} was denied${by}${why}` });
+        if (r.status === 'expired') {
+          return finish({ ok: false, id, state: 'expired', reason: `no one approved this call within ${Math.round((record.expires - record.created) / 1000)} s (approval ${id} expired)` });
+        }
+        finish({ ok: false, id, state: 'withdrawn', reason: `approval ${id} was withdrawn${why}` });
+      };
+      const decideAs = (status: 'expired' | 'withdrawn', via: string, reason: string) => (): void => {
+        void s.decide(id, { status, by: 'gateway', via, reason }).then(
+          (d) => (d.record ? settle(d.record) : finish({ ok: false, id, state: status, reason })),
+          (err: Error) => finish({ ok: false, id, state: status, reason: `${reason} (${err.message})` }),
+        );
+      };
+      const unwatch = s.watch((r) => {
+        if (r.id === id) void settle(r);
+      });
+      const timeout = setTimeout(decideAs('expired', 'timeout', 'no decision in time'), Math.max(0, record.expires - Date.now()));
+      const started = Date.now();
+      const progress = setInterval(() => onWaiting?.(Date.now() - started, id), PROGRESS_INTERVAL_MS);
+      const withdraw = decideAs('withdrawn', 'cancel', 'the caller cancelled the call or went away');
+      if (signal?.aborted) return withdraw();
+      signal?.addEventListener('abort', withdraw, { once: true });
+      // A decision made between create() and watch() is not missed.
+      void s.get(id).then((r) => r && settle(r));
+    });
+  }
+
+  return {
+    request,
+    held: () => holding,
+    async close() {
+      const o = opened;
+      opened = undefined;
+      if (o) await (await o.store.catch(() => undefined))?.close();
+    },
+  };
+}

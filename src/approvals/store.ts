@@ -1,0 +1,86 @@
+// The ApprovalStore contract: pending approvals shared by every gateway replica and every approver (CLI, API).
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'withdrawn';
+
+export interface ApprovalRecord {
+  /** Random, URL-safe; what approvers type. */
+  id: string;
+  /** sha256 of server, tool, canonical arguments and agent: an approval admits exactly this call. */
+  binding: string;
+  server: string;
+  tool: string;
+  /** The arguments exactly as the agent sent them: the approver must see what will run. */
+  args: unknown;
+  agent: string;
+  session?: string;
+  /** Policy path of the rule that asked for approval. */
+  rule: string;
+  reason?: string;
+  mode: 'hold' | 'async';
+  /** Milliseconds since the epoch. */
+  created: number;
+  expires: number;
+  /** An approval also admits identical calls until decided.at + ttlMs; absent: used once. */
+  ttlMs?: number;
+  status: ApprovalStatus;
+  decided?: { at: number; by: string; via: string; reason?: string };
+  /** When the approved call was forwarded (single use). */
+  usedAt?: number;
+}
+
+export interface ApprovalDecision {
+  status: Exclude<ApprovalStatus, 'pending'>;
+  /** Who decided: a person's name, or `gateway` for expiry and withdrawal. */
+  by: string;
+  /** Which channel: cli, api, webhook, client, timeout, cancel. */
+  via: string;
+  reason?: string;
+}
+
+export interface ApprovalStore {
+  readonly kind: 'memory' | 'sqlite' | 'redis';
+  create(record: ApprovalRecord): Promise<void>;
+  get(id: string): Promise<ApprovalRecord | undefined>;
+  /** Newest first; by status when given. */
+  list(filter?: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalRecord[]>;
+  /**
+   * pending → decided, exactly once across every process sharing the store: `ok` is true for the one caller whose
+   * decision was applied; others get the record as it is.
+   */
+  decide(id: string, decision: ApprovalDecision, now?: number): Promise<{ ok: boolean; record?: ApprovalRecord }>;
+  /**
+   * Takes an approved record for one forwarded call: true once for a single-use approval (and never for one that
+   * was used), true within its ttl for a remembered one.
+   */
+  consume(id: string, now?: number): Promise<boolean>;
+  /** An approved record with this binding that may still admit a call (unused, or within its ttl). */
+  findUsable(binding: string, now?: number): Promise<ApprovalRecord | undefined>;
+  /** A pending record with this binding (async mode: the same call asked again before anyone decided). */
+  findPending(binding: string): Promise<ApprovalRecord | undefined>;
+  /** Told about every decision made anywhere (polling or pub/sub); returns a function that stops watching. */
+  watch(onDecided: (record: ApprovalRecord) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** A usable approval: approved, and unused or within its ttl. */
+export function usable(r: ApprovalRecord, now: number): boolean {
+  if (r.status !== 'approved' || !r.decided) return false;
+  if (r.ttlMs !== undefined) return now < r.decided.at + r.ttlMs;
+  return r.usedAt === undefined;
+}
+
+/** The record after `decision`, or undefined when it is no longer pending (someone decided first). */
+export function decided(r: ApprovalRecord, decision: ApprovalDecision, now: number): ApprovalRecord | undefined {
+  if (r.status !== 'pending') return undefined;
+  // Too late to approve: the call was (or will be) denied for want of an answer.
+  if (decision.status === 'approved' && now >= r.expires) return undefined;
+  const d: ApprovalRecord['decided'] = { at: now, by: decision.by, via: decision.via };
+  if (decision.reason !== undefined) d.reason = decision.reason;
+  return { ...r, status: decision.status, decided: d };
+}
+
+/** The record after one forwarded call used it, or undefined when it cannot admit one. */
+export function consumed(r: ApprovalRecord, now: number): ApprovalRecord | undefined {
+  if (!usable(r, now)) return undefined;
+  return r.ttlMs !== undefined ? r : { ...r, usedAt: now };
+}

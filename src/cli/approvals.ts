@@ -1,0 +1,123 @@
+// `policylayer approvals list | approve | deny`: the people's side of require_approval, on the store of gateway.state.
+import { userInfo } from 'node:os';
+import { openApprovalStore } from '../approvals/open.js';
+import type { ApprovalRecord, ApprovalStore } from '../approvals/store.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { parseVerbArgs, usageError } from './args.js';
+import type { Io } from './limits.js';
+import { formatTable } from './table.js';
+
+const USAGE = `usage: policylayer approvals <list|approve|deny> [-c policylayer.yaml] [options]
+
+  list [--all] [--json]             calls waiting for a person (--all: decided ones too, newest first)
+  approve ID [--reason TEXT]        let the held call through (once; or for approval_ttl)
+  deny ID --reason TEXT             refuse it: the agent gets [POLICY DENIED] with your reason
+
+--by NAME records who decided (default: your user name). The approvals live in the store of gateway.state
+(sqlite:PATH on this host); the gateway holding the call sees the decision within a fraction of a second.`;
+
+export async function run(args: string[], io: Io = process): Promise<number> {
+  const { values, positionals } = parseVerbArgs(
+    'approvals',
+    args,
+    {
+      config: { type: 'string', short: 'c' },
+      reason: { type: 'string' },
+      by: { type: 'string' },
+      all: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
+  const [sub, id, ...extra] = positionals;
+  if (values.help || sub === undefined) {
+    io.stdout.write(USAGE + '\n');
+    return values.help ? 0 : 2;
+  }
+  if (!['list', 'approve', 'deny'].includes(sub)) throw usageError(`approvals: unknown subcommand "${sub}"`, USAGE);
+  if (sub !== 'list' && id === undefined) throw usageError(`approvals ${sub}: which approval? give its id (see policylayer approvals list)`, USAGE);
+  if (sub === 'deny' && !values.reason) throw usageError('approvals deny: --reason is required: the agent is told why', USAGE);
+  if (extra.length > 0 || (sub === 'list' && id !== undefined)) throw usageError(`approvals ${sub}: unexpected argument "${extra[0] ?? id}"`, USAGE);
+
+  const store = await openStore(values.config, io);
+  if (!store) return 1;
+  try {
+    if (sub === 'list') {
+      const records = await store.list(values.all ? { limit: 200 } : { status: 'pending', limit: 200 });
+      io.stdout.write(values.json ? JSON.stringify(records, null, 2) + '\n' : table(records));
+      return 0;
+    }
+    const by = values.by ?? userName();
+    const decision = { status: sub === 'approve' ? ('approved' as const) : ('denied' as const), by, via: 'cli', ...(values.reason && { reason: values.reason }) };
+    const result = await store.decide(id!, decision);
+    if (result.ok) {
+      io.stdout.write(`${sub === 'approve' ? 'approved' : 'denied'}: ${describe(result.record!)}\n`);
+      return 0;
+    }
+    io.stderr.write(`policylayer: ${whyNot(id!, result.record)}\n`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
+async function openStore(file: string | undefined, io: Io): Promise<ApprovalStore | undefined> {
+  let state: string;
+  try {
+    state = (await loadConfig(file ?? 'policylayer.yaml')).gateway.state;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.stderr.write(`${err.message}\n`);
+    return undefined;
+  }
+  if (state === 'memory:') {
+    io.stderr.write('policylayer: gateway.state is memory:, so approvals live inside the gateway process and no other process can decide them; use sqlite:PATH\n');
+    return undefined;
+  }
+  try {
+    return await openApprovalStore(state);
+  } catch (err) {
+    io.stderr.write(`policylayer: ${(err as Error).message}\n`);
+    return undefined;
+  }
+}
+
+function whyNot(id: string, r: ApprovalRecord | undefined): string {
+  if (!r) return `no approval ${id} (see policylayer approvals list)`;
+  if (r.status === 'pending') return `approval ${id} expired at ${new Date(r.expires).toISOString()}: the call is denied for want of an answer`;
+  const d = r.decided;
+  return `approval ${id} is already ${r.status}${d ? ` (by ${d.by} via ${d.via} at ${new Date(d.at).toISOString()}${d.reason ? `: ${d.reason}` : ''})` : ''}`;
+}
+
+function describe(r: ApprovalRecord): string {
+  return `${r.id} ${r.tool} on ${r.server} for ${r.agent} with ${JSON.stringify(r.args)}`;
+}
+
+function table(records: ApprovalRecord[]): string {
+  if (records.length === 0) return 'No approvals waiting.\n';
+  const now = Date.now();
+  const rows = records.map((r) => [
+    r.id,
+    r.status === 'pending' && now >= r.expires ? 'expired' : r.status,
+    r.server,
+    r.tool,
+    r.agent,
+    oneLine(JSON.stringify(r.args)),
+    r.status === 'pending' ? `${Math.max(0, Math.round((r.expires - now) / 1000))} s left` : (r.decided?.by ?? '-'),
+    r.rule,
+  ]);
+  return formatTable(['ID', 'STATUS', 'SERVER', 'TOOL', 'AGENT', 'ARGUMENTS', 'DECIDES / BY', 'RULE'], rows);
+}
+
+function oneLine(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function userName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}

@@ -1,0 +1,195 @@
+// require_approval end to end: a real v1 SDK client calls through `policylayer start`; the call is held (with
+// progress) until `policylayer approvals approve|deny` decides it in another process; timeouts deny; an approval
+// admits exactly one identical call; a cancel withdraws it; async mode answers at once and admits the retry.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { CLI, startGateway, tempDir } from '../helpers/gateway.js';
+import { connectV1, http } from '../helpers/clients.js';
+import { RECORDER, type Message } from '../helpers/raw-mcp.js';
+import { receivedArgs, writePolicy } from '../helpers/limits-rig.js';
+
+const run = promisify(execFile);
+
+interface Rig {
+  file: string;
+  record: string;
+  url: string;
+}
+
+async function rig(t: TestContext): Promise<Rig> {
+  const dir = tempDir('pl-approvals-');
+  const record = path.join(dir, 'record.jsonl');
+  const file = writePolicy(
+    {
+      gateway: { state: `sqlite:${path.join(dir, 'state.db')}` },
+      servers: {
+        s: {
+          command: [process.execPath, RECORDER, 'stdio', '--record', record],
+          tools: {
+            pay: { action: 'require_approval', approval_timeout: '30s', reason: 'payments need a person' },
+            flaky: { action: 'require_approval', approval_timeout: '1s' },
+            echo: { action: 'require_approval', approval_mode: 'async', approval_timeout: '1m' },
+          },
+        },
+      },
+    },
+    dir,
+  );
+  const gw = await startGateway(file);
+  t.after(() => gw.stop());
+  return { file, record, url: `${gw.url}/mcp/s` };
+}
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'approvals', ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+async function listed(file: string, ...flags: string[]): Promise<Message[]> {
+  const r = await cli('list', '-c', file, '--json', ...flags);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Message[];
+}
+
+/** The pending approval for `tool` once the gateway has created it. */
+async function pendingFor(file: string, tool: string, args?: Record<string, unknown>): Promise<Message> {
+  let found: Message | undefined;
+  const end = Date.now() + 10_000;
+  while (!found) {
+    found = (await listed(file)).find((r) => r.tool === tool && (!args || JSON.stringify(r.args) === JSON.stringify(args)));
+    if (found) break;
+    if (Date.now() > end) assert.fail(`no pending approval for ${tool}`);
+    await sleep(100);
+  }
+  return found;
+}
+
+const text = (result: unknown) => (((result as { content?: unknown }).content as { text?: string }[] | undefined) ?? []).map((c) => c.text ?? '').join('');
+
+describe('require_approval through a running gateway', { concurrency: false }, () => {
+  test('a held call is released by `approvals approve` with the server\'s real result, and progress keeps the client waiting', async (t) => {
+    const r = await rig(t);
+    const c = await connectV1(http(r.url));
+    t.after(() => c.close());
+    const progress: { progress: number; message?: string | undefined }[] = [];
+    const call = c.client.callTool({ name: 'pay', arguments: { amount: 42, to: 'acme' } }, undefined, {
+      timeout: 8000,
+      resetTimeoutOnProgress: true,
+      onprogress: (p) => progress.push(p),
+    });
+    const pending = await pendingFor(r.file, 'pay');
+    assert.deepEqual(pending.args, { amount: 42, to: 'acme' }, 'the approver sees exactly what will run');
+    assert.equal(pending.agent, 'anonymous');
+    assert.equal(pending.rule, 'servers.s.tools.pay');
+    assert.equal(receivedArgs(r.record, 'pay').length, 0, 'nothing reached the server while held');
+    // Longer than the progress interval (5 s) and than the client's own 8 s timeout without progress.
+    await sleep(9000);
+    const approved = await cli('approve', pending.id, '-c', r.file, '--by', 'alice', '--reason', 'invoice 7');
+    assert.equal(approved.code, 0, approved.stderr);
+    const result = await call;
+    assert.equal(result.isError, undefined, text(result));
+    assert.match(text(result), /paid 42/i);
+    assert.ok(progress.length >= 1, 'progress notifications arrived while the call was held');
+    assert.match(progress[0]!.message ?? '', new RegExp(`approval ${pending.id}`));
+    assert.deepEqual(receivedArgs(r.record, 'pay'), [{ amount: 42, to: 'acme' }]);
+    // Decided exactly once: a second decision is refused and says by whom the first was made.
+    const again = await cli('deny', pending.id, '-c', r.file, '--reason', 'too late');
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already approved \(by alice via cli/);
+  });
+
+  test('deny answers [POLICY DENIED] with the approver\'s reason; a timeout denies; nothing reaches the server', async (t) => {
+    const r = await rig(t);
+    const c = await connectV1(http(r.url));
+    t.after(() => c.close());
+    const call = c.client.callTool({ name: 'pay', arguments: { amount: 9000 } });
+    const pending = await pendingFor(r.file, 'pay');
+    const denied = await cli('deny', pending.id, '-c', r.file, '--by', 'bob', '--reason', 'over the monthly budget');
+    assert.equal(denied.code, 0, denied.stderr);
+    const result = await call;
+    assert.equal(result.isError, true);
+    assert.match(text(result), /^\[POLICY DENIED\]/);
+    assert.match(text(result), /denied by bob via cli: over the monthly budget/);
+
+    const timedOut = await c.client.callTool({ name: 'flaky', arguments: {} });
+    assert.equal(timedOut.isError, true);
+    assert.match(text(timedOut), /no one approved this call within 1 s/);
+    const expired = (await listed(r.file, '--all')).find((x) => x.tool === 'flaky');
+    assert.equal(expired?.status, 'expired');
+    assert.equal(receivedArgs(r.record, 'pay').length + receivedArgs(r.record, 'flaky').length, 0);
+  });
+
+  test('an approval admits one call with exactly those arguments; the next identical call is held again', async (t) => {
+    const r = await rig(t);
+    const c = await connectV1(http(r.url));
+    t.after(() => c.close());
+    const first = c.client.callTool({ name: 'pay', arguments: { amount: 1 } });
+    const p1 = await pendingFor(r.file, 'pay', { amount: 1 });
+    assert.equal((await cli('approve', p1.id, '-c', r.file)).code, 0);
+    assert.equal((await first).isError, undefined);
+    // Same arguments again: a new approval is needed (single use); other arguments too.
+    const second = c.client.callTool({ name: 'pay', arguments: { amount: 1 } });
+    const third = c.client.callTool({ name: 'pay', arguments: { amount: 2 } });
+    const p2 = await pendingFor(r.file, 'pay', { amount: 1 });
+    const p3 = await pendingFor(r.file, 'pay', { amount: 2 });
+    assert.notEqual(p2.id, p1.id);
+    assert.notEqual(p3.id, p2.id);
+    assert.equal(receivedArgs(r.record, 'pay').length, 1);
+    await cli('deny', p2.id, '-c', r.file, '--reason', 'once is enough');
+    await cli('deny', p3.id, '-c', r.file, '--reason', 'no');
+    assert.equal((await second).isError, true);
+    assert.equal((await third).isError, true);
+    assert.equal(receivedArgs(r.record, 'pay').length, 1);
+  });
+
+  test('a cancelled call withdraws its approval, and approving it afterwards forwards nothing', async (t) => {
+    const r = await rig(t);
+    const c = await connectV1(http(r.url));
+    t.after(() => c.close());
+    const abort = new AbortController();
+    const call = c.client.callTool({ name: 'pay', arguments: { amount: 5 } }, undefined, { signal: abort.signal });
+    const pending = await pendingFor(r.file, 'pay');
+    abort.abort('the user changed their mind');
+    await assert.rejects(call);
+    let status = '';
+    for (let i = 0; i < 50 && status !== 'withdrawn'; i++) {
+      status = (await listed(r.file, '--all')).find((x) => x.id === pending.id)?.status;
+      await sleep(100);
+    }
+    assert.equal(status, 'withdrawn');
+    const late = await cli('approve', pending.id, '-c', r.file);
+    assert.equal(late.code, 1);
+    await sleep(300);
+    assert.equal(receivedArgs(r.record, 'pay').length, 0);
+  });
+
+  test('async mode: the call is answered at once with the approval id; the identical call is admitted once approved', async (t) => {
+    const r = await rig(t);
+    const c = await connectV1(http(r.url));
+    t.after(() => c.close());
+    const args = { text: 'rotate the keys' };
+    const first = await c.client.callTool({ name: 'echo', arguments: args });
+    assert.equal(first.isError, true);
+    const id = /approval (\S+) is pending/.exec(text(first))?.[1];
+    assert.ok(id, text(first));
+    // Asking again before anyone decided points at the same approval.
+    const again = await c.client.callTool({ name: 'echo', arguments: args });
+    assert.match(text(again), new RegExp(`approval ${id} is pending`));
+    assert.equal((await cli('approve', id, '-c', r.file)).code, 0);
+    const admitted = await c.client.callTool({ name: 'echo', arguments: args });
+    assert.equal(admitted.isError, undefined, text(admitted));
+    assert.deepEqual(receivedArgs(r.record, 'echo'), [args]);
+    const reused = await c.client.callTool({ name: 'echo', arguments: args });
+    assert.equal(reused.isError, true, 'used once');
+    assert.notEqual(/approval (\S+) is pending/.exec(text(reused))?.[1], id);
+  });
+});
