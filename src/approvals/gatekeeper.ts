@@ -31,6 +31,8 @@ export interface Gatekeeper {
   request(call: HeldCall, signal?: AbortSignal, onWaiting?: (waitedMs: number, id: string) => void): Promise<GateResult>;
   /** Calls held by this process now. */
   held(): number;
+  /** The approval store (opened on first use), for the admin API. */
+  store(): Promise<ApprovalStore>;
   close(): Promise<void>;
 }
 
@@ -41,14 +43,23 @@ export function bindingOf(call: Pick<HeldCall, 'server' | 'tool' | 'args' | 'age
   return sha256Hex(canonicalJson([call.server, call.tool, call.args ?? null, call.agent]));
 }
 
-export function createGatekeeper(stateUrl: () => string, log: Logger): Gatekeeper {
-  let opened: { url: string; store: Promise<ApprovalStore> } | undefined;
+export interface GatekeeperOptions {
+  /** gateway.state and gateway.state_prefix, read when the store is (re)opened. */
+  state: () => { url: string; prefix: string };
+  log: Logger;
+  /** Told about every approval this process asks for (webhooks, live streams); must not throw. */
+  onRequested?: (record: ApprovalRecord) => void;
+}
+
+export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions): Gatekeeper {
+  let opened: { key: string; store: Promise<ApprovalStore> } | undefined;
   let holding = 0;
   const store = (): Promise<ApprovalStore> => {
-    const url = stateUrl();
-    if (!opened || opened.url !== url) {
+    const { url, prefix } = state();
+    const key = `${url}\n${prefix}`;
+    if (!opened || opened.key !== key) {
       const previous = opened;
-      opened = { url, store: openApprovalStore(url) };
+      opened = { key, store: openApprovalStore(url, prefix) };
       opened.store.catch(() => undefined);
       previous?.store.then((s) => s.close()).catch(() => undefined);
     }
@@ -95,6 +106,11 @@ export function createGatekeeper(stateUrl: () => string, log: Logger): Gatekeepe
     };
     await s.create(record);
     event('requested', record, { mode: record.mode, expires: new Date(record.expires).toISOString() });
+    try {
+      onRequested?.(record);
+    } catch (err) {
+      log.warn(`approval ${record.id}: a listener failed: ${(err as Error).message}`);
+    }
     if (call.approval.mode === 'async') return pendingResult(record);
     return hold(s, record, signal, onWaiting);
   }
@@ -165,6 +181,7 @@ export function createGatekeeper(stateUrl: () => string, log: Logger): Gatekeepe
   return {
     request,
     held: () => holding,
+    store,
     async close() {
       const o = opened;
       opened = undefined;

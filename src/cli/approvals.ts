@@ -64,8 +64,9 @@ export async function run(args: string[], io: Io = process): Promise<number> {
 
 async function openStore(file: string | undefined, io: Io): Promise<ApprovalStore | undefined> {
   let state: string;
+  let prefix: string;
   try {
-    state = (await loadConfig(file ?? 'policylayer.yaml')).gateway.state;
+    ({ state, state_prefix: prefix } = (await loadConfig(file ?? 'policylayer.yaml')).gateway);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     io.stderr.write(`${err.message}\n`);
@@ -76,7 +77,7 @@ async function openStore(file: string | undefined, io: Io): Promise<ApprovalStor
     return undefined;
   }
   try {
-    return await openApprovalStore(state);
+    return await openApprovalStore(state, prefix);
   } catch (err) {
     io.stderr.write(`policylayer: ${(err as Error).message}\n`);
     return undefined;

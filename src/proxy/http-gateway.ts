@@ -58,7 +58,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   metrics.gauge('sessions', () => sessions.size);
   const admin = createAdminApi({ token: () => gw().admin_token, audit: () => audit?.sink, metrics: metrics.registry });
   const limiter = createLimiter(() => live.current().config, log, metrics);
-  const gatekeeper = createGatekeeper(() => gw().state, log);
+  const gatekeeper = createGatekeeper({ state: () => ({ url: gw().state, prefix: gw().state_prefix }), log });
   limiter.prepare();
   const targets = new Map<string, PipeTarget>();
   const gw = () => live.current().config.gateway;
