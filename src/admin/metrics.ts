@@ -13,7 +13,7 @@ export interface GatewayMetrics {
   reload(result: 'ok' | 'rejected'): void;
   auditWriteError(sink: string): void;
   /** Current value providers, read at scrape time. */
-  gauge(name: 'sessions' | 'audit_buffered', read: () => number): void;
+  gauge(name: 'sessions' | 'audit_buffered' | 'approvals_held', read: () => number): void;
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -67,6 +67,7 @@ export function createGatewayMetrics(): GatewayMetrics {
   for (const [name, help] of [
     ['sessions', 'Open client sessions'],
     ['audit_buffered', 'Audit records waiting to be written'],
+    ['approvals_held', 'Calls held by this gateway until a person approves or denies them'],
   ] as const) {
     new Gauge({
       name: `policylayer_${name}`,

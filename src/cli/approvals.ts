@@ -1,7 +1,7 @@
 // `policylayer approvals list | approve | deny`: the people's side of require_approval, on the store of gateway.state.
 import { userInfo } from 'node:os';
 import { openApprovalStore } from '../approvals/open.js';
-import type { ApprovalRecord, ApprovalStore } from '../approvals/store.js';
+import type { ApprovalDecision, ApprovalRecord, ApprovalStore } from '../approvals/store.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { parseVerbArgs, usageError } from './args.js';
 import type { Io } from './limits.js';
@@ -12,6 +12,8 @@ const USAGE = `usage: policylayer approvals <list|approve|deny> [-c policylayer.
   list [--all] [--json]             calls waiting for a person (--all: decided ones too, newest first)
   approve ID [--reason TEXT]        let the held call through (once; or for approval_ttl)
   deny ID --reason TEXT             refuse it: the agent gets [POLICY DENIED] with your reason
+  approve|deny --pending [--server S] [--tool T] …
+                                    decide every pending approval (of that server / tool) at once
 
 --by NAME records who decided (default: your user name). The approvals live in the store of gateway.state
 (sqlite:PATH on this host); the gateway holding the call sees the decision within a fraction of a second.`;
@@ -25,6 +27,9 @@ export async function run(args: string[], io: Io = process): Promise<number> {
       reason: { type: 'string' },
       by: { type: 'string' },
       all: { type: 'boolean' },
+      pending: { type: 'boolean' },
+      server: { type: 'string' },
+      tool: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -36,7 +41,8 @@ export async function run(args: string[], io: Io = process): Promise<number> {
     return values.help ? 0 : 2;
   }
   if (!['list', 'approve', 'deny'].includes(sub)) throw usageError(`approvals: unknown subcommand "${sub}"`, USAGE);
-  if (sub !== 'list' && id === undefined) throw usageError(`approvals ${sub}: which approval? give its id (see policylayer approvals list)`, USAGE);
+  if (sub !== 'list' && id === undefined && !values.pending) throw usageError(`approvals ${sub}: which approval? give its id, or --pending for all (see policylayer approvals list)`, USAGE);
+  if (sub !== 'list' && id !== undefined && values.pending) throw usageError(`approvals ${sub}: give an id or --pending, not both`, USAGE);
   if (sub === 'deny' && !values.reason) throw usageError('approvals deny: --reason is required: the agent is told why', USAGE);
   if (extra.length > 0 || (sub === 'list' && id !== undefined)) throw usageError(`approvals ${sub}: unexpected argument "${extra[0] ?? id}"`, USAGE);
 
@@ -50,6 +56,7 @@ export async function run(args: string[], io: Io = process): Promise<number> {
     }
     const by = values.by ?? userName();
     const decision = { status: sub === 'approve' ? ('approved' as const) : ('denied' as const), by, via: 'cli', ...(values.reason && { reason: values.reason }) };
+    if (values.pending) return await decideAll(store, decision, { server: values.server, tool: values.tool }, io);
     const result = await store.decide(id!, decision);
     if (result.ok) {
       io.stdout.write(`${sub === 'approve' ? 'approved' : 'denied'}: ${describe(result.record!)}\n`);
@@ -62,6 +69,28 @@ export async function run(args: string[], io: Io = process): Promise<number> {
   }
 }
 
+/** Decides every pending approval (optionally of one server / tool); each still exactly once. */
+async function decideAll(store: ApprovalStore, decision: ApprovalDecision, only: { server?: string | undefined; tool?: string | undefined }, io: Io): Promise<number> {
+  const now = Date.now();
+  const tried = new Set<string>();
+  let done = 0;
+  let missed = 0;
+  // Pages of pending records until none is left: each decision takes one off the list.
+  for (;;) {
+    const page = (await store.list({ status: 'pending', limit: 1000 })).filter(
+      (r) => r.expires > now && (only.server === undefined || r.server === only.server) && (only.tool === undefined || r.tool === only.tool),
+    );
+    const fresh = page.filter((r) => !tried.has(r.id));
+    if (fresh.length === 0) break;
+    for (const r of fresh) {
+      tried.add(r.id);
+      if ((await store.decide(r.id, decision)).ok) done++;
+      else missed++;
+    }
+  }
+  io.stdout.write(`${decision.status} ${done} pending approval(s)${missed > 0 ? `; ${missed} were decided by someone else meanwhile` : ''}\n`);
+  return 0;
+}
 async function openStore(file: string | undefined, io: Io): Promise<ApprovalStore | undefined> {
   let state: string;
   let prefix: string;

@@ -59,6 +59,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   const admin = createAdminApi({ token: () => gw().admin_token, audit: () => audit?.sink, metrics: metrics.registry });
   const limiter = createLimiter(() => live.current().config, log, metrics);
   const gatekeeper = createGatekeeper({ state: () => ({ url: gw().state, prefix: gw().state_prefix }), log });
+  metrics.gauge('approvals_held', () => gatekeeper.held());
   limiter.prepare();
   const targets = new Map<string, PipeTarget>();
   const gw = () => live.current().config.gateway;
