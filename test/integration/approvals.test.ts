@@ -172,6 +172,21 @@ describe('require_approval through a running gateway', { concurrency: false }, (
     assert.equal(receivedArgs(r.record, 'pay').length, 0);
   });
 
+  test('one bulk action decides every pending approval of a tool, each exactly once', async (t) => {
+    const r = await rig(t);
+    const c = await connectV1(http(r.url));
+    t.after(() => c.close());
+    const calls = [1, 2, 3].map((amount) => c.client.callTool({ name: 'pay', arguments: { amount } }));
+    for (const amount of [1, 2, 3]) await pendingFor(r.file, 'pay', { amount });
+    const bulk = await cli('approve', '--pending', '--tool', 'pay', '-c', r.file);
+    assert.equal(bulk.code, 0, bulk.stderr);
+    assert.match(bulk.stdout, /approved 3 pending approval/);
+    const results = await Promise.all(calls);
+    assert.deepEqual(results.map((x) => x.isError), [undefined, undefined, undefined]);
+    assert.equal(receivedArgs(r.record, 'pay').length, 3);
+    assert.match((await cli('approve', '--pending', '-c', r.file)).stdout, /approved 0 pending/);
+  });
+
   test('async mode: the call is answered at once with the approval id; the identical call is admitted once approved', async (t) => {
     const r = await rig(t);
     const c = await connectV1(http(r.url));
