@@ -1,12 +1,15 @@
-// The admin HTTP API under /admin/ (audit queries) behind a bearer token (no token configured, no API), and the
-// Prometheus /metrics endpoint (open unless a token is configured, then the same token).
+// The admin HTTP API under /admin/ (audit queries, approvals) behind a bearer token (no token configured, no API),
+// and the Prometheus /metrics endpoint (open unless a token is configured, then the same token).
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import type { ApprovalEvents } from '../approvals/events.js';
+import type { ApprovalStore } from '../approvals/store.js';
 import { toCsv, toJsonl } from '../audit/format.js';
 import { buildAuditFilter, queryCalls } from '../audit/query.js';
 import type { AuditSink } from '../audit/sink.js';
-import { header } from '../proxy/http-util.js';
+import { header, sendJson } from '../proxy/http-util.js';
+import { createApprovalsAdmin } from './approvals-api.js';
 
 export interface AdminApi {
   /** Answers a request under /admin/; returns false for other paths. */
@@ -18,12 +21,15 @@ export interface AdminApiOptions {
   token: () => string | undefined;
   audit: () => AuditSink | undefined;
   metrics: Registry;
+  /** The gatekeeper's approval store, and its events (new approvals) for the live stream. */
+  approvals: () => Promise<ApprovalStore>;
+  approvalEvents: ApprovalEvents;
 }
 
 export function createAdminApi(opts: AdminApiOptions): AdminApi {
-  const problem = (res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void => {
-    res.writeHead(status, { 'content-type': 'application/json', ...extra }).end(JSON.stringify({ error: message }));
-  };
+  const problem = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void =>
+    sendJson(res, status, { error: message }, headers);
+  const approvals = createApprovalsAdmin({ store: opts.approvals, events: opts.approvalEvents });
 
   return {
     handle(req, res, path) {
@@ -53,7 +59,11 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
         void auditQuery(req, res);
         return true;
       }
-      problem(res, 404, `no admin endpoint ${req.method} ${path}; available: GET /admin/audit`);
+      if (path === '/admin/approvals' || path.startsWith('/admin/approvals/')) {
+        approvals.handle(req, res, path);
+        return true;
+      }
+      problem(res, 404, `no admin endpoint ${req.method} ${path}; available: GET /admin/audit, /admin/approvals (GET, /ID, /stream; POST /ID/approve|deny)`);
       return true;
     },
   };

@@ -5,7 +5,7 @@ import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import type { Logger } from '../log.js';
 import type { ApprovalRule } from '../policy/decision.js';
 import { openApprovalStore } from './open.js';
-import type { ApprovalRecord, ApprovalStore } from './store.js';
+import type { ApprovalDecision, ApprovalRecord, ApprovalStore } from './store.js';
 
 export interface HeldCall {
   server: string;
@@ -28,7 +28,9 @@ export interface Gatekeeper {
    * Async mode, or an identical call approved before: resolves at once. `onWaiting` is called every
    * PROGRESS_INTERVAL_MS while the call is held, so that the caller can keep its client from timing out.
    */
-  request(call: HeldCall, signal?: AbortSignal, onWaiting?: (waitedMs: number, id: string) => void): Promise<GateResult>;
+  request(call: HeldCall, signal?: AbortSignal, onWaiting?: (waitedMs: number, id: string) => void, onHeld?: (record: ApprovalRecord) => void): Promise<GateResult>;
+  /** Applies a decision (exactly once, like every channel); false when the approval was no longer pending. */
+  decide(id: string, decision: ApprovalDecision): Promise<boolean>;
   /** Calls held by this process now. */
   held(): number;
   /** The approval store (opened on first use), for the admin API. */
@@ -69,7 +71,12 @@ export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions)
   const event = (what: string, r: ApprovalRecord, extra: Record<string, unknown> = {}): void =>
     log.info(`approval ${r.id} ${what}: ${r.tool} on ${r.server}`, { approval_id: r.id, server: r.server, tool: r.tool, agent: r.agent, rule: r.rule, ...extra });
 
-  async function request(call: HeldCall, signal?: AbortSignal, onWaiting?: (waitedMs: number, id: string) => void): Promise<GateResult> {
+  async function request(
+    call: HeldCall,
+    signal?: AbortSignal,
+    onWaiting?: (waitedMs: number, id: string) => void,
+    onHeld?: (record: ApprovalRecord) => void,
+  ): Promise<GateResult> {
     let s: ApprovalStore;
     try {
       s = await store();
@@ -89,7 +96,8 @@ export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions)
       if (pending && pending.expires > now) return pendingResult(pending);
     }
     const record: ApprovalRecord = {
-      id: randomBytes(6).toString('base64url'),
+      // Hex: people type it, and a leading '-' would read as a CLI option.
+      id: randomBytes(6).toString('hex'),
       binding,
       server: call.server,
       tool: call.tool,
@@ -112,7 +120,9 @@ export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions)
       log.warn(`approval ${record.id}: a listener failed: ${(err as Error).message}`);
     }
     if (call.approval.mode === 'async') return pendingResult(record);
-    return hold(s, record, signal, onWaiting);
+    const held = hold(s, record, signal, onWaiting);
+    onHeld?.(record);
+    return held;
   }
 
   function pendingResult(r: ApprovalRecord): GateResult {
@@ -182,6 +192,9 @@ export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions)
     request,
     held: () => holding,
     store,
+    async decide(id, decision) {
+      return (await (await store()).decide(id, decision)).ok;
+    },
     async close() {
       const o = opened;
       opened = undefined;

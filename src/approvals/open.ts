@@ -1,5 +1,6 @@
 // Opens the ApprovalStore beside the state store of `gateway.state`: the same file or server, so that every
 // replica and the CLI see the same approvals. Drivers load only when configured.
+import { redactUrl } from '../redact-url.js';
 import { sqlitePath } from '../state/open.js';
 import { createMemoryApprovalStore } from './memory.js';
 import type { ApprovalStore } from './store.js';
@@ -11,6 +12,9 @@ export async function openApprovalStore(stateUrl: string, prefix: string): Promi
     const { createSqliteApprovalStore } = await import('./sqlite.js');
     return createSqliteApprovalStore(sqlitePath(stateUrl));
   }
-  void prefix;
-  throw new Error(`approvals are not available on ${stateUrl.split('://')[0]}:// state yet; use gateway.state sqlite:PATH (one host) or memory:`);
+  if (/^rediss?:\/\/./.test(stateUrl)) {
+    const { createRedisApprovalStore } = await import('./redis.js');
+    return createRedisApprovalStore(stateUrl, prefix);
+  }
+  throw new Error(`gateway.state ${redactUrl(stateUrl)} is not a store approvals can use; use memory:, sqlite:PATH or redis://host:port`);
 }

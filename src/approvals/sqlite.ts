@@ -12,10 +12,12 @@ CREATE TABLE IF NOT EXISTS approvals (
   status TEXT NOT NULL,
   created INTEGER NOT NULL,
   decided_at INTEGER,
+  -- Numbers decisions in commit order (assigned under the write lock), so a poller never skips one.
+  change_seq INTEGER,
   record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS approvals_binding ON approvals (binding, status);
-CREATE INDEX IF NOT EXISTS approvals_decided ON approvals (decided_at);
+CREATE INDEX IF NOT EXISTS approvals_change ON approvals (change_seq);
 CREATE INDEX IF NOT EXISTS approvals_created ON approvals (created);
 `;
 
@@ -37,40 +39,44 @@ export function createSqliteApprovalStore(file: string, opts: { pollMs?: number 
     ),
     get: db.prepare<[string], { record: string }>('SELECT record FROM approvals WHERE id = ?'),
     update: db.prepare<[string, number | null, string, string]>('UPDATE approvals SET status = ?, decided_at = ?, record = ? WHERE id = ?'),
+    stamp: db.prepare<[string]>('UPDATE approvals SET change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM approvals) WHERE id = ?'),
+    lastChange: db.prepare<[], { seq: number | null }>('SELECT max(change_seq) AS seq FROM approvals'),
     list: db.prepare<[number], { record: string }>('SELECT record FROM approvals ORDER BY created DESC, id DESC LIMIT ?'),
     listStatus: db.prepare<[string, number], { record: string }>('SELECT record FROM approvals WHERE status = ? ORDER BY created DESC, id DESC LIMIT ?'),
     byBinding: db.prepare<[string, string], { record: string }>('SELECT record FROM approvals WHERE binding = ? AND status = ? ORDER BY created DESC'),
-    decidedSince: db.prepare<[number], { record: string; decided_at: number }>('SELECT record, decided_at FROM approvals WHERE decided_at > ? ORDER BY decided_at'),
+    changedSince: db.prepare<[number], { record: string; change_seq: number }>('SELECT record, change_seq FROM approvals WHERE change_seq > ? ORDER BY change_seq'),
   };
   const parse = (row: { record: string } | undefined): ApprovalRecord | undefined => (row ? (JSON.parse(row.record) as ApprovalRecord) : undefined);
   const write = (r: ApprovalRecord): void => void st.update.run(r.status, r.decided?.at ?? null, JSON.stringify(r), r.id);
 
   /** Read-modify-write under the write lock: exactly one process applies a change to a record. */
-  const change = db.transaction((id: string, next: (r: ApprovalRecord) => ApprovalRecord | undefined) => {
+  const change = db.transaction((id: string, next: (r: ApprovalRecord) => ApprovalRecord | undefined, announce: boolean) => {
     const r = parse(st.get.get(id));
     if (!r) return { ok: false };
     const after = next(r);
     if (!after) return { ok: false, record: r };
     write(after);
+    if (announce) st.stamp.run(id);
     return { ok: true, record: after };
   });
 
   const watchers = new Set<(r: ApprovalRecord) => void>();
   let timer: NodeJS.Timeout | undefined;
-  // Decisions are seen from the time watching starts; a record decided in the same millisecond twice is seen once.
-  let seenUntil = Date.now() - 1;
-  const seenAt = new Set<string>();
+  /** The last decision this process has told its watchers about (by commit order). */
+  let seenSeq = 0;
+  const heard = new Set<string>();
+  const tell = (r: ApprovalRecord): void => {
+    // Own decisions are told at once and again by the poll: once each.
+    const key = `${r.id}:${r.status}`;
+    if (heard.has(key)) return;
+    heard.add(key);
+    if (heard.size > 10_000) heard.clear();
+    for (const w of watchers) w(r);
+  };
   const poll = (): void => {
-    for (const row of st.decidedSince.all(seenUntil - 1)) {
-      const r = JSON.parse(row.record) as ApprovalRecord;
-      const key = `${r.id}:${row.decided_at}`;
-      if (seenAt.has(key)) continue;
-      seenAt.add(key);
-      if (row.decided_at > seenUntil) {
-        seenUntil = row.decided_at;
-        for (const k of seenAt) if (Number(k.slice(k.lastIndexOf(':') + 1)) < seenUntil - 1) seenAt.delete(k);
-      }
-      for (const w of watchers) w(r);
+    for (const row of st.changedSince.all(seenSeq)) {
+      seenSeq = row.change_seq;
+      tell(JSON.parse(row.record) as ApprovalRecord);
     }
   };
 
@@ -88,16 +94,12 @@ export function createSqliteApprovalStore(file: string, opts: { pollMs?: number 
       return rows.map((row) => JSON.parse(row.record) as ApprovalRecord);
     },
     async decide(id, decision, now = Date.now()) {
-      const result = change.immediate(id, (r) => decided(r, decision, now));
-      if (result.ok && result.record) {
-        // This process's own watchers hear at once; the poll skips what they already heard.
-        seenAt.add(`${id}:${now}`);
-        for (const w of watchers) w(result.record);
-      }
+      const result = change.immediate(id, (r) => decided(r, decision, now), true);
+      if (result.ok && result.record && watchers.size > 0) tell(result.record);
       return result;
     },
     async consume(id, now = Date.now()) {
-      return change.immediate(id, (r) => consumed(r, now)).ok;
+      return change.immediate(id, (r) => consumed(r, now), false).ok;
     },
     async findUsable(binding, now = Date.now()) {
       return st.byBinding.all(binding, 'approved').map((row) => JSON.parse(row.record) as ApprovalRecord).find((r) => usable(r, now));
@@ -106,6 +108,8 @@ export function createSqliteApprovalStore(file: string, opts: { pollMs?: number 
       return parse(st.byBinding.all(binding, 'pending')[0]);
     },
     watch(onDecided) {
+      // From now on: earlier decisions are read by get(), not replayed.
+      if (watchers.size === 0) seenSeq = st.lastChange.get()?.seq ?? 0;
       watchers.add(onDecided);
       if (!timer) {
         timer = setInterval(poll, opts.pollMs ?? POLL_MS);

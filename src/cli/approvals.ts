@@ -16,7 +16,7 @@ const USAGE = `usage: policylayer approvals <list|approve|deny> [-c policylayer.
                                     decide every pending approval (of that server / tool) at once
 
 --by NAME records who decided (default: your user name). The approvals live in the store of gateway.state
-(sqlite:PATH on this host); the gateway holding the call sees the decision within a fraction of a second.`;
+(sqlite:PATH on this host, redis://… for replicas); the gateway holding the call sees the decision at once.`;
 
 export async function run(args: string[], io: Io = process): Promise<number> {
   const { values, positionals } = parseVerbArgs(
@@ -102,7 +102,7 @@ async function openStore(file: string | undefined, io: Io): Promise<ApprovalStor
     return undefined;
   }
   if (state === 'memory:') {
-    io.stderr.write('policylayer: gateway.state is memory:, so approvals live inside the gateway process and no other process can decide them; use sqlite:PATH\n');
+    io.stderr.write('policylayer: gateway.state is memory:, so approvals live inside the gateway process and no other process can decide them; use sqlite:PATH or redis://host:port\n');
     return undefined;
   }
   try {

@@ -56,6 +56,10 @@ export const ServerSchema = z
     default: ActionSchema.default('allow').describe('Action for tools that no rule names'),
     tools: z.record(z.string().min(1), RuleSchema).default({}).describe('Rules by exact tool name or glob (* and ?)'),
     hide: z.array(z.string().min(1)).default([]).describe('Tool names or globs removed from tools/list'),
+    approval_via: z
+      .enum(['gateway', 'client'])
+      .optional()
+      .describe('client: also ask the person at the MCP client (elicitation) to approve held calls, when the client supports it'),
     all_tools: AllToolsSchema.optional(),
   })
   .strict()
@@ -101,6 +105,23 @@ export const ServerSchema = z
   );
 export type ServerConfig = z.infer<typeof ServerSchema>;
 
+const HttpUrlSchema = z.url({ protocol: /^https?$/ });
+
+export const ApprovalWebhookSchema = z
+  .object({
+    url: HttpUrlSchema.describe('Where every new approval is POSTed (JSON; a Slack incoming webhook reads its `text`)'),
+    secret: z
+      .string()
+      .min(16, 'a webhook secret needs at least 16 characters; generate one with `openssl rand -hex 24`')
+      .describe('Signs each delivery (X-Policylayer-Signature) and the approve/deny links; write ${POLICYLAYER_WEBHOOK_SECRET} to keep it out of the file'),
+    public_url: HttpUrlSchema.refine((u) => !/[?#]/.test(u), 'a base URL, without ?query or #fragment (links are PUBLIC_URL/approvals/link/…)')
+      .optional()
+      .describe("Base URL at which people's browsers reach this gateway, for the approve/deny links (default: the listen address)"),
+    link_ttl: WindowSchema.optional().describe('How long the approve/deny links work (default: until the approval expires)'),
+  })
+  .strict();
+export type ApprovalWebhookConfig = z.infer<typeof ApprovalWebhookSchema>;
+
 export const GatewaySchema = z
   .object({
     listen: z
@@ -138,6 +159,11 @@ export const GatewaySchema = z
       .regex(AUDIT_URL, 'expected sqlite:PATH, postgres://…, jsonl:PATH, stdout or off')
       .default('sqlite:.policylayer/audit.db')
       .describe('Where every decision is recorded: sqlite:PATH, postgres://user@host/db, jsonl:PATH, stdout, or off'),
+    approvals: z
+      .object({ webhook: ApprovalWebhookSchema.optional().describe('Tell people about every new approval, with signed approve/deny links') })
+      .strict()
+      .optional()
+      .describe('How people hear about calls held by require_approval (besides `policylayer approvals list` and the admin API)'),
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GatewaySchema>;

@@ -41,7 +41,7 @@ export function compilePolicy(config: Config): Policy {
   return { config, server: (name) => servers.get(name) };
 }
 
-function ruleDecision(path: string, input: RuleInput, shared: readonly CompiledLimit[]): Decision {
+function ruleDecision(path: string, input: RuleInput, shared: readonly CompiledLimit[], askClient = false): Decision {
   const action = typeof input === 'string' ? input : input.action;
   const decision: Decision = { action, rule: path };
   if (typeof input !== 'string' && input.reason !== undefined) decision.reason = input.reason;
@@ -55,6 +55,7 @@ function ruleDecision(path: string, input: RuleInput, shared: readonly CompiledL
       timeoutMs: rule?.approval_timeout === undefined ? DEFAULT_APPROVAL_TIMEOUT_MS : windowMs(rule.approval_timeout),
       mode: rule?.approval_mode ?? 'hold',
       ...(rule?.approval_ttl !== undefined && { ttlMs: windowMs(rule.approval_ttl) }),
+      ...(askClient && { askClient }),
     };
   }
   return decision;
@@ -80,7 +81,8 @@ function compileServer(server: string, cfg: ServerConfig, gatewayLimits: readonl
       if (!priorSk || stricter(decision.action, priorSk.decision.action)) bySkeleton.set(sk, rule);
     }
   };
-  for (const [key, input] of Object.entries(cfg.tools)) add(key, ruleDecision(`servers.${server}.tools.${key}`, input, shared));
+  const askClient = cfg.approval_via === 'client';
+  for (const [key, input] of Object.entries(cfg.tools)) add(key, ruleDecision(`servers.${server}.tools.${key}`, input, shared, askClient));
   cfg.hide.forEach((key, i) => add(key, { action: 'hide', rule: `servers.${server}.hide[${i}]` }));
   // Most specific pattern first; on a tie the more restrictive, then the earlier in the file.
   patterns.sort(
@@ -89,7 +91,7 @@ function compileServer(server: string, cfg: ServerConfig, gatewayLimits: readonl
       RESTRICTIVENESS[b.decision.action] - RESTRICTIVENESS[a.decision.action] ||
       a.order - b.order,
   );
-  const fallback = ruleDecision(`servers.${server}.default`, cfg.default, shared);
+  const fallback = ruleDecision(`servers.${server}.default`, cfg.default, shared, askClient);
   const cache = new Map<string, Decision>();
 
   const decideUncached = (tool: string): Decision => {

@@ -22,6 +22,8 @@ export interface ApprovalRule {
   mode: 'hold' | 'async';
   /** An approval also admits identical calls for this long; absent: used once. */
   ttlMs?: number;
+  /** approval_via: client — also ask the person at the MCP client (elicitation), when it can be asked. */
+  askClient?: boolean;
 }
 
 /** Higher is more restrictive; used to pick between candidate rules. */

@@ -1,6 +1,7 @@
 // Puts a call whose rule says require_approval through the gatekeeper: the same verdict, approved, or an answer
 // ([POLICY DENIED] with the approver's reason, the timeout, or the pending approval's id; nothing when withdrawn).
 import type { Gatekeeper } from '../approvals/gatekeeper.js';
+import type { ApprovalRecord } from '../approvals/store.js';
 import type { Decision } from '../policy/decision.js';
 import type { Identity } from './admission.js';
 import { denialResponse } from './denial.js';
@@ -19,6 +20,7 @@ export async function gateVerdict(
   identity: Identity,
   signal?: AbortSignal,
   onWaiting?: (waitedMs: number, id: string) => void,
+  onHeld?: (record: ApprovalRecord) => void,
 ): Promise<Verdict> {
   const { name, decision } = verdict.tool;
   const params = verdict.message.params as Record<string, unknown> | undefined;
@@ -41,6 +43,7 @@ export async function gateVerdict(
     },
     signal,
     onWaiting,
+    onHeld,
   );
   if (result.ok) return { ...verdict, tool: { name, decision: { ...decision, action: 'allow', approved: { id: result.id, state: 'approved' } } } };
   const approved = result.id === undefined || result.state === 'unavailable' ? undefined : { id: result.id, state: result.state };

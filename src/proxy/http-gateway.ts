@@ -8,14 +8,17 @@ import { RpcCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createHostGuard } from './http-guard.js';
 import { answerVerdict, createPipeTarget, pipeRequest, type PipeTarget } from './http-pipe.js';
-import { BodyTooLarge, decodeMcpHeader, header, readBody, sendRpcError, tooLarge } from './http-util.js';
+import { abortOnClose, BodyTooLarge, decodeMcpHeader, header, isInitialize, readBody, requestId, sendRpcError, tooLarge } from './http-util.js';
 import { createGatekeeper } from '../approvals/gatekeeper.js';
+import { createApprovalEvents } from '../approvals/events.js';
+import { LINK_PATH, guardAllowances, startWebhook } from '../approvals/webhook.js';
 import { openGatewayAudit } from '../audit/gateway-audit.js';
 import { gateVerdict, needsApproval } from './approval-gate.js';
 import { createToolWatch } from '../audit/tool-watch.js';
 import type { ToolsSeen } from './tools-filter.js';
 import { admitVerdict, createLimiter, needsAdmission, type Identity, type Outcome } from './admission.js';
 import { createAdminApi } from '../admin/api.js';
+import { createApprovalLinks } from '../admin/approvals-api.js';
 import { createGatewayMetrics } from '../admin/metrics.js';
 import { observeVerdict, type CallEnd, type CallObservers } from './call-observers.js';
 import { idKey, unrecordedRefusal, type Pending } from './relay.js';
@@ -56,9 +59,12 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   const observers: CallObservers = { audit, metrics, tools: audit && createToolWatch(audit.record) };
   const toolsSeen = (server: string): ToolsSeen | undefined => (observers.tools ? (tools, last) => observers.tools!(server, tools, last) : undefined);
   metrics.gauge('sessions', () => sessions.size);
-  const admin = createAdminApi({ token: () => gw().admin_token, audit: () => audit?.sink, metrics: metrics.registry });
   const limiter = createLimiter(() => live.current().config, log, metrics);
-  const gatekeeper = createGatekeeper({ state: () => ({ url: gw().state, prefix: gw().state_prefix }), log });
+  const approvalEvents = createApprovalEvents((err) => log.warn(`an approval listener failed: ${err.message}`));
+  const gatekeeper = createGatekeeper({ state: () => ({ url: gw().state, prefix: gw().state_prefix }), log, onRequested: (r) => approvalEvents.emit('requested', r) });
+  const admin = createAdminApi({ token: () => gw().admin_token, audit: () => audit?.sink, metrics: metrics.registry, approvals: gatekeeper.store, approvalEvents });
+  const links = createApprovalLinks({ store: gatekeeper.store, secret: () => gw().approvals?.webhook?.secret });
+  const webhook = startWebhook({ config: () => gw().approvals?.webhook, events: approvalEvents, listenUrl: () => url, log });
   metrics.gauge('approvals_held', () => gatekeeper.held());
   limiter.prepare();
   const targets = new Map<string, PipeTarget>();
@@ -293,6 +299,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     if (refused) return sendRpcError(res, 403, RpcCode.INVALID_REQUEST, `Forbidden: ${refused}`);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (admin.handle(req, res, path)) return;
+    if (path.startsWith(LINK_PATH)) return links.handle(req, res, path);
     if (path === '/healthz' && req.method === 'GET') {
       return void res
         .writeHead(200, { 'content-type': 'application/json' })
@@ -337,14 +344,16 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     server.listen(port, host, () => resolve());
   });
   const actual = (server.address() as AddressInfo).port;
-  guard = createHostGuard(host, actual, gw().allowed_hosts, gw().allowed_origins);
+  guard = createHostGuard(host, actual, ...guardAllowances(gw()));
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const url = `http://${shownHost}:${actual}`;
   return {
-    url: `http://${shownHost}:${actual}`,
+    url,
     server,
     sessionCount: () => sessions.size,
     close: async () => {
       clearInterval(sweep);
+      webhook.close();
       for (const s of sessions.values()) if (s.kind === 'message') s.session.close('gateway shutting down');
       sessions.clear();
       for (const t of targets.values()) t.agent.destroy();
@@ -358,15 +367,6 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   };
 }
 
-/** Aborted when the client goes away before its answer: a call held for approval is then withdrawn. */
-function abortOnClose(res: ServerResponse): AbortSignal {
-  const abort = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  return abort.signal;
-}
-
 /** Budget key of a request without an MCP session (2026-07-28, stateless servers): its connection. */
 function connectionIdentity(req: IncomingMessage): Identity {
   return { session: `conn:${req.socket.remoteAddress}:${req.socket.remotePort}`, agent: 'anonymous' };
@@ -376,17 +376,4 @@ function splitListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
   return { host, port: Number(listen.slice(i + 1)) };
-}
-
-function isInitialize(raw: string): boolean {
-  try {
-    return (JSON.parse(raw) as { method?: unknown }).method === 'initialize';
-  } catch {
-    return false;
-  }
-}
-
-function requestId(message: Record<string, unknown>): JsonRpcId | undefined {
-  const id = message.id;
-  return typeof message.method === 'string' && (typeof id === 'string' || typeof id === 'number') ? id : undefined;
 }

@@ -1,7 +1,7 @@
 // Small node:http helpers shared by the gateway's HTTP handlers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RpcCode } from '../errors.js';
-import { errorResponse, type JsonRpcResponse } from './jsonrpc.js';
+import { errorResponse, type JsonRpcId, type JsonRpcResponse } from './jsonrpc.js';
 
 export class BodyTooLarge extends Error {}
 
@@ -72,4 +72,28 @@ export function prefersEventStream(req: IncomingMessage): boolean {
   const sse = accept.indexOf('text/event-stream');
   const json = accept.indexOf('application/json');
   return sse !== -1 && (json === -1 || sse < json);
+}
+
+/** Aborted when the client goes away before its answer: a call held for approval is then withdrawn. */
+export function abortOnClose(res: ServerResponse): AbortSignal {
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  return abort.signal;
+}
+
+/** Whether a request body is an initialize request (read only when its text mentions it). */
+export function isInitialize(raw: string): boolean {
+  try {
+    return (JSON.parse(raw) as { method?: unknown }).method === 'initialize';
+  } catch {
+    return false;
+  }
+}
+
+/** The id of a request (a message with a method and an id), for answering it when the upstream cannot. */
+export function requestId(message: Record<string, unknown>): JsonRpcId | undefined {
+  const id = message.id;
+  return typeof message.method === 'string' && (typeof id === 'string' || typeof id === 'number') ? id : undefined;
 }

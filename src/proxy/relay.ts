@@ -8,6 +8,7 @@ import { observeVerdict, observing, type CallContext, type CallEnd, type CallObs
 import { withTraceMeta } from './tracing.js';
 import type { Gatekeeper } from '../approvals/gatekeeper.js';
 import { gateVerdict, needsApproval } from './approval-gate.js';
+import { createClientApprovals } from './client-approval.js';
 import { denialResponse } from './denial.js';
 import { inspectClientFrame, type StandardHeaders, type Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
@@ -68,7 +69,7 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
     const state = { cancelled: false, abort: new AbortController() };
     admitting.set(key, state);
     try {
-      const gated = needsApproval(verdict) ? await gateVerdict(verdict, gatekeeper, server, identity, state.abort.signal, progressTo(verdict)) : verdict;
+      const gated = needsApproval(verdict) ? await held(verdict, state.abort.signal) : verdict;
       const out = gated.kind === 'forward' && limiter && needsAdmission(gated) ? await admitVerdict(gated, limiter, server, identity) : gated;
       const observed = observeVerdict(observers, out, context(headers), startedAt);
       if (out.kind !== 'forward') return out;
@@ -89,6 +90,16 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
     } finally {
       admitting.delete(key);
     }
+  };
+
+  // approval_via: client — the person at the client is asked too; the question is withdrawn once decided.
+  const clientApprovals = gatekeeper && createClientApprovals(client, gatekeeper);
+  const held = async (verdict: ToolVerdict, signal: AbortSignal): Promise<Verdict> => {
+    const ask = verdict.tool.decision.approval?.askClient ? clientApprovals?.ask : undefined;
+    const out = await gateVerdict(verdict, gatekeeper, server, identity, signal, progressTo(verdict), ask);
+    const id = out.tool?.decision.approved?.id;
+    if (ask && id !== undefined) clientApprovals!.retract(id);
+    return out;
   };
 
   /** While a call is held, progress notifications keep a client that asked for them (progressToken) from timing out. */
@@ -139,7 +150,11 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
       if ((limiter && needsAdmission(verdict)) || needsApproval(verdict) || observers?.audit?.strict()) return admitThenForward(verdict as ToolVerdict, startedAt, headers);
       return forwardCall(verdict, watching ? observeVerdict(observers, verdict, context(headers), startedAt) : undefined);
     }
-    if (verdict.message.method === 'initialize') protocol = protocolOf(verdict.message);
+    if (verdict.message.method === 'initialize') {
+      protocol = protocolOf(verdict.message);
+      clientApprovals?.noteInitialize(verdict.message);
+    }
+    if (clientApprovals?.takeAnswer(verdict.message)) return { kind: 'answer', reply: null };
     if (verdict.message.method === 'notifications/cancelled' && (inflight.size > 0 || admitting.size > 0)) noteCancel(verdict.message);
     upstream.send(verdict.raw);
     return verdict;

@@ -1,0 +1,402 @@
+// Redis ApprovalStore: approvals shared by every replica on one Redis; decide() and consume() are Lua scripts (exactly
+// once across processes) and decisions reach the processes holding calls by pub/sub.
+//
+// Layout under the prefix P (gateway.state_prefix):
+//   P ap:rec:<id>        hash: body (the record's JSON without the fields below, written once), bind, status,
+//                        expires, ttl, dat/dby/dvia/dreason (decided), used (usedAt)
+//   P ap:created         zset of ids by created: list()
+//   P ap:bind:<binding>  zset of ids by created: findUsable() and findPending()
+//   P ap:expiry          zset of ids by the time their hash expires: expired ids leave ap:created
+//   P ap:decisions       zset of ids by decision time (Redis clock), last 10 minutes: what a watcher missed
+//   channel P ap:decided  every decided record's JSON, published by the script that decided it
+// A hash rather than one JSON string: Lua's cjson re-encoding would reorder the arguments' keys, turn [] into {} and
+// round numbers to 14 digits, and the approver must see exactly what will run. Lua never decodes the body; it splices
+// the record's JSON together from the body and the fields it changes.
+//
+// Scripts derive record keys from ids, so Redis Cluster is not supported (as for the state store): use one primary.
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { redactUrl } from '../redact-url.js';
+import type { LuaScript } from '../state/redis-scripts.js';
+import type { ApprovalRecord, ApprovalStore } from './store.js';
+
+/** A command or a connect attempt waits at most this long: a hung Redis fails calls instead of holding them. */
+const COMMAND_TIMEOUT_MS = 1000;
+const CONNECT_TIMEOUT_MS = 1000;
+/** Reconnect backoff: 50 ms doubling, capped, forever. */
+const RECONNECT_MAX_MS = 2000;
+/** How long a record is kept after it stops mattering (its deadline, or the end of its ttl). */
+const RETAIN_MS = 24 * 60 * 60 * 1000;
+/** Decisions a watcher can catch up on after (re)subscribing; a longer outage leaves held calls to their timeout. */
+const CATCHUP_MS = 10 * 60 * 1000;
+/** Extra look-back of a catch-up, for the time between a decision and its record reaching the decisions log. */
+const CATCHUP_MARGIN_MS = 2000;
+/** Most index entries one list()/find walks: a status filter over a huge history stays a bounded script. */
+const WALK_CAP = 5000;
+const DEFAULT_LIST_LIMIT = 100;
+/** Decisions remembered to tell each one once (pub/sub, catch-up and this process's own may all bring it). */
+const HEARD_MAX = 10_000;
+
+function script(lua: string): LuaScript {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+// ARGV[1] of every script is the prefix.
+const PRELUDE = `
+local P = ARGV[1]
+local RETAIN_MS, CATCHUP_MS, WALK_CAP = ${RETAIN_MS}, ${CATCHUP_MS}, ${WALK_CAP}
+local function rec(id) return P .. 'ap:rec:' .. id end
+local function fmt(x) return string.format('%.17g', x) end
+local function nowms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- The record as JSON: its body with status, decided and usedAt spliced in (numbers verbatim, as JS wrote them).
+local function record_json(k)
+  local f = redis.call('HMGET', k, 'body', 'status', 'dat', 'dby', 'dvia', 'dreason', 'used')
+  if not f[1] then return false end
+  local parts = { '"status":' .. cjson.encode(f[2]) }
+  if f[3] then
+    local d = '"decided":{"at":' .. f[3] .. ',"by":' .. cjson.encode(f[4]) .. ',"via":' .. cjson.encode(f[5])
+    if f[6] then d = d .. ',"reason":' .. cjson.encode(f[6]) end
+    parts[#parts + 1] = d .. '}'
+  end
+  if f[7] then parts[#parts + 1] = '"usedAt":' .. f[7] end
+  local body = string.sub(f[1], 1, -2)
+  return body .. (#body > 1 and ',' or '') .. table.concat(parts, ',') .. '}'
+end
+-- usable() of store.ts over HMGET status, dat, ttl, used: approved and decided; then within decided.at + ttlMs
+-- when remembered, else unused.
+local function usable(f, now)
+  if f[1] ~= 'approved' or not f[2] then return false end
+  if f[3] then return now < tonumber(f[2]) + tonumber(f[3]) end
+  return not f[4]
+end
+local function extend(key, at, now)
+  local left = redis.call('PTTL', key)
+  if left == -1 or (left >= 0 and now + left < at) then redis.call('PEXPIREAT', key, fmt(at)) end
+end
+-- The record lives RETAIN_MS past its deadline or ttl (never less than RETAIN_MS from now); each index as long as
+-- its longest-lived record, so that nothing outlives what it points at.
+local function keep(k, id, now)
+  local f = redis.call('HMGET', k, 'expires', 'dat', 'ttl', 'bind')
+  local last = math.max(now, tonumber(f[1]) or 0)
+  if f[2] and f[3] then last = math.max(last, tonumber(f[2]) + tonumber(f[3])) end
+  local at = math.floor(last + RETAIN_MS)
+  redis.call('PEXPIREAT', k, fmt(at))
+  redis.call('ZADD', P .. 'ap:expiry', fmt(at), id)
+  extend(P .. 'ap:created', at, now)
+  extend(P .. 'ap:expiry', at, now)
+  extend(P .. 'ap:bind:' .. f[4], at, now)
+end
+`;
+
+// ARGV: prefix, id, binding, created, then the hash's field/value pairs. 0 when the id is taken.
+const CREATE_LUA = `${PRELUDE}
+local id, k, now = ARGV[2], rec(ARGV[2]), nowms()
+if redis.call('EXISTS', k) == 1 then return 0 end
+redis.call('HSET', k, unpack(ARGV, 5))
+redis.call('ZADD', P .. 'ap:created', ARGV[4], id)
+redis.call('ZADD', P .. 'ap:bind:' .. ARGV[3], ARGV[4], id)
+keep(k, id, now)
+-- Ids whose hash expired leave the indexes (a binding's index drops them when walked, and expires itself).
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', P .. 'ap:expiry', '-inf', fmt(now), 'LIMIT', 0, 100)) do
+  redis.call('ZREM', P .. 'ap:created', gone)
+  redis.call('ZREM', P .. 'ap:expiry', gone)
+end
+return 1
+`;
+
+// ARGV: prefix, id, now (the caller's, as decided() takes it), status, by, via, '1' when a reason follows, reason.
+// Returns {1, json} when this call decided, {0, json} when the record was not pending (or too late to approve),
+// {0} when there is no such record.
+const DECIDE_LUA = `${PRELUDE}
+local id, k = ARGV[2], rec(ARGV[2])
+local f = redis.call('HMGET', k, 'status', 'expires')
+if not f[1] then return {0} end
+-- decided() of store.ts: only a pending record; approving is refused from its deadline on.
+if f[1] ~= 'pending' or (ARGV[4] == 'approved' and tonumber(ARGV[3]) >= tonumber(f[2])) then return {0, record_json(k)} end
+redis.call('HSET', k, 'status', ARGV[4], 'dat', ARGV[3], 'dby', ARGV[5], 'dvia', ARGV[6])
+if ARGV[7] == '1' then redis.call('HSET', k, 'dreason', ARGV[8]) else redis.call('HDEL', k, 'dreason') end
+local now = nowms()
+keep(k, id, now)
+local log = P .. 'ap:decisions'
+redis.call('ZADD', log, fmt(now), id)
+redis.call('ZREMRANGEBYSCORE', log, '-inf', fmt(now - CATCHUP_MS))
+redis.call('PEXPIRE', log, CATCHUP_MS)
+local json = record_json(k)
+redis.call('PUBLISH', P .. 'ap:decided', json)
+return {1, json}
+`;
+
+// ARGV: prefix, id, now. consumed() of store.ts: a usable record admits the call; a single-use one is marked used.
+const CONSUME_LUA = `${PRELUDE}
+local k = rec(ARGV[2])
+local f = redis.call('HMGET', k, 'status', 'dat', 'ttl', 'used')
+if not usable(f, tonumber(ARGV[3])) then return 0 end
+if not f[3] then redis.call('HSET', k, 'used', ARGV[3]) end
+keep(k, ARGV[2], nowms())
+return 1
+`;
+
+// ARGV: prefix, id.
+const GET_LUA = `${PRELUDE}
+return record_json(rec(ARGV[2]))
+`;
+
+// ARGV: prefix, index (ap:created or ap:bind:<binding>), want ('' any, 'usable', else a status), limit, now.
+// Newest first (equal created by id, descending, as SQLite orders them); ids whose record expired are dropped.
+const WALK_LUA = `${PRELUDE}
+local z, want, limit, now = P .. ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local out, off, looked = {}, 0, 0
+while #out < limit and looked < WALK_CAP do
+  local ids = redis.call('ZREVRANGE', z, off, off + 99)
+  if #ids == 0 then break end
+  local gone = {}
+  for _, id in ipairs(ids) do
+    looked = looked + 1
+    local f = redis.call('HMGET', rec(id), 'status', 'dat', 'ttl', 'used')
+    if not f[1] then
+      gone[#gone + 1] = id
+    elseif want == '' or f[1] == want or (want == 'usable' and usable(f, now)) then
+      out[#out + 1] = record_json(rec(id))
+      if #out >= limit then break end
+    end
+  end
+  if #gone > 0 then redis.call('ZREM', z, unpack(gone)) end
+  off = off + #ids - #gone
+end
+return out
+`;
+
+// ARGV: prefix, look-back in ms. The records decided within it (Redis clock), oldest first.
+const RECENT_LUA = `${PRELUDE}
+local out = {}
+local ids = redis.call('ZRANGEBYSCORE', P .. 'ap:decisions', fmt(nowms() - tonumber(ARGV[2])), '+inf', 'LIMIT', 0, 1000)
+for _, id in ipairs(ids) do
+  local json = record_json(rec(id))
+  if json then out[#out + 1] = json end
+end
+return out
+`;
+
+const SCRIPTS = {
+  create: script(CREATE_LUA), decide: script(DECIDE_LUA), consume: script(CONSUME_LUA),
+  get: script(GET_LUA), walk: script(WALK_LUA), recent: script(RECENT_LUA),
+};
+
+/** A number as Lua and JSON both read it back exactly; NaN and Infinity have no JSON form. */
+function num(n: number, what: string): string {
+  if (!Number.isFinite(n)) throw new TypeError(`approval ${what} must be a finite number, got ${n}`);
+  return String(n);
+}
+
+/** The hash fields of a new record: the body as JSON, the fields the scripts read and change apart. */
+function hashFields(record: ApprovalRecord): string[] {
+  const { status, decided, usedAt, ...body } = record;
+  const fields = ['body', JSON.stringify(body), 'bind', record.binding, 'status', status, 'expires', num(record.expires, 'expires')];
+  if (record.ttlMs !== undefined) fields.push('ttl', num(record.ttlMs, 'ttlMs'));
+  if (decided) {
+    fields.push('dat', num(decided.at, 'decided.at'), 'dby', decided.by, 'dvia', decided.via);
+    if (decided.reason !== undefined) fields.push('dreason', decided.reason);
+  }
+  if (usedAt !== undefined) fields.push('used', num(usedAt, 'usedAt'));
+  return fields;
+}
+
+function connection(url: string, name: string): Redis {
+  return new Redis(url, {
+    lazyConnect: true,
+    // Fail fast instead of queueing: a caller learns at once that approvals cannot be reached.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    // The watcher subscribes again itself on every 'ready', then catches up on what it missed.
+    autoResubscribe: false,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), RECONNECT_MAX_MS),
+    connectionName: name,
+  });
+}
+
+export async function createRedisApprovalStore(url: string, prefix: string): Promise<ApprovalStore> {
+  if (!/^rediss?:\/\//i.test(url)) throw new Error(`not a Redis URL: ${redactUrl(url)} (expected redis://host:port[/db])`);
+  const shown = redactUrl(url);
+  const channel = `${prefix}ap:decided`;
+  const redis = connection(url, 'policylayer-approvals');
+  let closed = false;
+  let lastError: string | undefined;
+  // Without an 'error' listener a refused connection would crash the process; ioredis reconnects by itself.
+  redis.on('error', (err: Error) => void (lastError = err.message || String(err)));
+  redis.on('ready', () => void (lastError = undefined));
+
+  // Wait briefly for the first connection; an unreachable Redis still yields a store whose calls fail saying why.
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      redis.off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(done, CONNECT_TIMEOUT_MS + 100);
+    redis.once('ready', done);
+    redis.once('error', done);
+    redis.connect().catch(() => done());
+  });
+
+  const fail = (what: string, err: unknown): Error => {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/Command timed out/i.test(msg)) {
+      // A hung Redis keeps its connection: drop it so that the next calls fail at once while ioredis reconnects.
+      lastError = `no answer within ${COMMAND_TIMEOUT_MS} ms`;
+      redis.disconnect(true);
+    } else if (!/max retries per request|Connection is closed|Stream isn't writeable/i.test(msg)) {
+      return new Error(`approval store ${shown}: ${what} failed: ${msg}`, { cause: err });
+    }
+    return new Error(`approval store ${shown} unreachable: ${what} failed (${lastError ?? 'connection lost'})`, { cause: err });
+  };
+
+  /** EVALSHA (one round trip), loading the script with EVAL only after a Redis restart flushed it. */
+  async function run(s: LuaScript, args: (string | number)[], what: string): Promise<unknown> {
+    if (closed) throw new Error(`approval store ${shown} is closed: cannot ${what}`);
+    if (redis.status !== 'ready') {
+      throw new Error(`approval store ${shown} unreachable: cannot ${what} (${redis.status}${lastError ? `; last error: ${lastError}` : ''})`);
+    }
+    try {
+      return await redis.evalsha(s.sha, 0, prefix, ...args);
+    } catch (err) {
+      if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw fail(what, err);
+      try {
+        return await redis.eval(s.lua, 0, prefix, ...args);
+      } catch (err2) {
+        throw fail(what, err2);
+      }
+    }
+  }
+
+  const parse = (json: unknown): ApprovalRecord | undefined => (typeof json === 'string' ? (JSON.parse(json) as ApprovalRecord) : undefined);
+  const walk = async (index: string, want: string, limit: number, now: number, what: string): Promise<ApprovalRecord[]> =>
+    ((await run(SCRIPTS.walk, [index, want, limit, num(now, 'now')], what)) as string[]).map((j) => JSON.parse(j) as ApprovalRecord);
+
+  // Watching: one subscriber connection while anyone watches. Every decision is told once per process, whether it
+  // came by pub/sub, by a catch-up or from this process's own decide().
+  const watchers = new Set<(r: ApprovalRecord) => void>();
+  const heard = new Set<string>();
+  let listener: { sub: Redis; stop: () => Promise<void> } | undefined;
+
+  const hear = (r: ApprovalRecord): void => {
+    const key = `${r.id}\n${r.decided?.at ?? ''}`;
+    if (heard.has(key)) return;
+    heard.add(key);
+    if (heard.size > HEARD_MAX) heard.delete(heard.values().next().value as string);
+    for (const w of [...watchers]) {
+      try {
+        w(structuredClone(r));
+      } catch {
+        // A faulty watcher must not keep the others (or the subscriber connection) from hearing.
+      }
+    }
+  };
+
+  function listen(): { sub: Redis; stop: () => Promise<void> } {
+    const sub = connection(url, 'policylayer-approvals-watch');
+    // Since when decisions may have gone unheard: from the first watch, and from every lost connection.
+    let unheardSince: number | undefined = Date.now();
+    let stopped = false;
+    sub.on('error', () => undefined);
+    sub.on('close', () => void (unheardSince ??= Date.now()));
+    sub.on('message', (ch: string, message: string) => {
+      if (ch !== channel) return;
+      try {
+        hear(JSON.parse(message) as ApprovalRecord);
+      } catch {
+        // Not a record: someone else published on our channel.
+      }
+    });
+    sub.on('ready', () => {
+      const since = unheardSince ?? Date.now();
+      sub.subscribe(channel).then(
+        async () => {
+          if (stopped) return;
+          unheardSince = undefined;
+          // What was decided before the subscription took effect: the holder's get() may have just missed it.
+          const back = Math.min(Date.now() - since + CATCHUP_MARGIN_MS, CATCHUP_MS);
+          const recent = await run(SCRIPTS.recent, [back], 'catch up on decisions').catch(() => []);
+          if (!stopped) for (const json of recent as string[]) hear(JSON.parse(json) as ApprovalRecord);
+        },
+        // Lost again or no answer: reconnect, and the next 'ready' subscribes again.
+        () => void (stopped || sub.disconnect(true)),
+      );
+    });
+    sub.connect().catch(() => undefined);
+    return {
+      sub,
+      async stop() {
+        stopped = true;
+        try {
+          await sub.quit();
+        } catch {
+          sub.disconnect();
+        }
+      },
+    };
+  }
+
+  const stopListening = async (): Promise<void> => {
+    const l = listener;
+    listener = undefined;
+    await l?.stop();
+  };
+
+  return {
+    kind: 'redis',
+    async create(record) {
+      const created = await run(SCRIPTS.create, [record.id, record.binding, num(record.created, 'created'), ...hashFields(record)], `create approval ${record.id}`);
+      if (created !== 1) throw new Error(`approval store ${shown}: cannot create approval ${record.id}: the id is taken`);
+    },
+    async get(id) {
+      return parse(await run(SCRIPTS.get, [id], `read approval ${id}`));
+    },
+    async list(filter = {}) {
+      return walk('ap:created', filter.status ?? '', filter.limit ?? DEFAULT_LIST_LIMIT, Date.now(), 'list approvals');
+    },
+    async decide(id, decision, now = Date.now()) {
+      const hasReason = decision.reason !== undefined;
+      const args = [id, num(now, 'now'), decision.status, decision.by, decision.via, hasReason ? '1' : '0', decision.reason ?? ''];
+      const [ok, json] = (await run(SCRIPTS.decide, args, `decide approval ${id}`)) as [number, string | null | undefined];
+      const record = parse(json);
+      // This process's watchers hear at once; the same decision coming back by pub/sub is not told again.
+      if (ok === 1 && record) hear(record);
+      return record ? { ok: ok === 1, record } : { ok: ok === 1 };
+    },
+    async consume(id, now = Date.now()) {
+      return (await run(SCRIPTS.consume, [id, num(now, 'now')], `use approval ${id}`)) === 1;
+    },
+    async findUsable(binding, now = Date.now()) {
+      return (await walk(`ap:bind:${binding}`, 'usable', 1, now, 'find an approval for the call'))[0];
+    },
+    async findPending(binding) {
+      return (await walk(`ap:bind:${binding}`, 'pending', 1, Date.now(), 'find a pending approval for the call'))[0];
+    },
+    watch(onDecided) {
+      watchers.add(onDecided);
+      if (!listener && !closed) listener = listen();
+      return () => {
+        watchers.delete(onDecided);
+        if (watchers.size === 0) void stopListening();
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      watchers.clear();
+      await stopListening();
+      try {
+        await redis.quit();
+      } catch {
+        redis.disconnect();
+      }
+    },
+  };
+}
