@@ -210,13 +210,15 @@ if (problem !== undefined) {
       return found!;
     };
 
+    const TOKEN = 'approvals-redis-admin-token-0123456789';
+
     test('a call held by one gateway is released exactly once by an approval decided elsewhere; approving again is refused', async (t) => {
       const dir = tempDir('pl-approvals-redis-');
       const record = path.join(dir, 'record.jsonl');
       const prefix = `${RUN_PREFIX}gw:`;
       const file = writePolicy(
         {
-          gateway: { state: SHARED_REDIS, state_prefix: prefix },
+          gateway: { state: SHARED_REDIS, state_prefix: prefix, admin_token: TOKEN },
           servers: {
             s: {
               command: [process.execPath, RECORDER, 'stdio', '--record', record],
@@ -257,11 +259,18 @@ if (problem !== undefined) {
       assert.equal(again.code, 1);
       assert.match(again.stderr, /already approved \(by alice via cli/);
 
-      // Decided through a store on the same Redis, as another replica's admin API would.
-      assert.equal((await replica.decide(heldByB.id, { status: 'approved', by: 'bob', via: 'api' })).ok, true);
+      // Held on B, approved through A's admin API: B releases it.
+      const viaA = (by: string) =>
+        fetch(`${a!.url}/admin/approvals/${heldByB.id}/approve`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ by }),
+        });
+      assert.equal((await viaA('bob')).status, 200);
       const resultB = await callB;
       assert.equal(resultB.isError, undefined, text(resultB));
-      assert.equal((await replica.decide(heldByB.id, { status: 'approved', by: 'carol', via: 'api' })).ok, false);
+      assert.equal((await viaA('carol')).status, 409, 'decided once');
+      assert.equal((await replica.decide(heldByB.id, { status: 'approved', by: 'dave', via: 'api' })).ok, false);
       await sleep(500);
       assert.deepEqual(receivedArgs(record, 'pay'), [{ amount: 42, to: 'acme' }, { amount: 7 }], 'each call reached the server once');
       for (const id of [heldByA.id, heldByB.id]) {
