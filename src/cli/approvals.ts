@@ -1,5 +1,7 @@
 // `policylayer approvals list | approve | deny`: the people's side of require_approval, on the store of gateway.state.
 import { userInfo } from 'node:os';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openApprovalStore } from '../approvals/open.js';
 import type { ApprovalDecision, ApprovalRecord, ApprovalStore } from '../approvals/store.js';
 import { ConfigError, loadConfig } from '../config/load.js';
@@ -14,6 +16,7 @@ const USAGE = `usage: policylayer approvals <list|approve|deny> [-c policylayer.
   deny ID --reason TEXT             refuse it: the agent gets [POLICY DENIED] with your reason
   approve|deny --pending [--server S] [--tool T] …
                                     decide every pending approval (of that server / tool) at once
+  watch                             shows each new held call as it comes and asks: approve? [y/n/s(kip)]
 
 --by NAME records who decided (default: your user name). The approvals live in the store of gateway.state
 (sqlite:PATH on this host, redis://… for replicas); the gateway holding the call sees the decision at once.`;
@@ -40,7 +43,17 @@ export async function run(args: string[], io: Io = process): Promise<number> {
     io.stdout.write(USAGE + '\n');
     return values.help ? 0 : 2;
   }
-  if (!['list', 'approve', 'deny'].includes(sub)) throw usageError(`approvals: unknown subcommand "${sub}"`, USAGE);
+  if (!['list', 'approve', 'deny', 'watch'].includes(sub)) throw usageError(`approvals: unknown subcommand "${sub}"`, USAGE);
+  if (sub === 'watch') {
+    if (id !== undefined) throw usageError(`approvals watch: unexpected argument "${id}"`, USAGE);
+    const store = await openStore(values.config, io);
+    if (!store) return 1;
+    try {
+      return await watch(store, values.by ?? userName(), io);
+    } finally {
+      await store.close();
+    }
+  }
   if (sub !== 'list' && id === undefined && !values.pending) throw usageError(`approvals ${sub}: which approval? give its id, or --pending for all (see policylayer approvals list)`, USAGE);
   if (sub !== 'list' && id !== undefined && values.pending) throw usageError(`approvals ${sub}: give an id or --pending, not both`, USAGE);
   if (sub === 'deny' && !values.reason) throw usageError('approvals deny: --reason is required: the agent is told why', USAGE);
@@ -91,6 +104,56 @@ async function decideAll(store: ApprovalStore, decision: ApprovalDecision, only:
   io.stdout.write(`${decision.status} ${done} pending approval(s)${missed > 0 ? `; ${missed} were decided by someone else meanwhile` : ''}\n`);
   return 0;
 }
+const WATCH_POLL_MS = 300;
+
+/**
+ * Prints every new pending approval and asks what to do with it, one at a time, until SIGINT or the end of the
+ * input (then it only prints). Answers: y approves, n asks for the reason and denies, s (or nothing) skips.
+ */
+async function watch(store: ApprovalStore, by: string, io: Io): Promise<number> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
+  let open = true;
+  rl.on('close', () => (open = false));
+  const ask = (q: string): Promise<string | undefined> =>
+    open ? new Promise((resolve) => {
+      const onClose = () => resolve(undefined);
+      rl.once('close', onClose);
+      rl.question(q, (a) => {
+        rl.off('close', onClose);
+        resolve(a.trim());
+      });
+    }) : Promise.resolve(undefined);
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+    rl.close();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const seen = new Set<string>();
+  io.stdout.write('Watching for calls held for approval (Ctrl-C to stop)…\n');
+  try {
+    while (!stop) {
+      const fresh = (await store.list({ status: 'pending', limit: 200 })).reverse().filter((r) => !seen.has(r.id) && r.expires > Date.now());
+      for (const r of fresh) {
+        seen.add(r.id);
+        io.stdout.write(`\n${describe(r)}\n  rule ${r.rule}${r.reason ? ` (${r.reason})` : ''}; ${Math.round((r.expires - Date.now()) / 1000)} s left\n`);
+        const answer = (await ask('approve? [y/n/s] '))?.toLowerCase();
+        if (answer !== 'y' && answer !== 'n') continue;
+        const reason = answer === 'n' ? ((await ask('reason (the agent is told): ')) || 'denied from approvals watch') : undefined;
+        const result = await store.decide(r.id, { status: answer === 'y' ? 'approved' : 'denied', by, via: 'cli', ...(reason && { reason }) });
+        io.stdout.write(result.ok ? `${answer === 'y' ? 'approved' : 'denied'} ${r.id}\n` : `${whyNot(r.id, result.record)}\n`);
+      }
+      if (!stop) await sleep(WATCH_POLL_MS);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    rl.close();
+  }
+  return 0;
+}
+
 async function openStore(file: string | undefined, io: Io): Promise<ApprovalStore | undefined> {
   let state: string;
   let prefix: string;

@@ -2,7 +2,7 @@
 // progress) until `policylayer approvals approve|deny` decides it in another process; timeouts deny; an approval
 // admits exactly one identical call; a cancel withdraws it; async mode answers at once and admits the retry.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -185,6 +185,37 @@ describe('require_approval through a running gateway', { concurrency: false }, (
     assert.deepEqual(results.map((x) => x.isError), [undefined, undefined, undefined]);
     assert.equal(receivedArgs(r.record, 'pay').length, 3);
     assert.match((await cli('approve', '--pending', '-c', r.file)).stdout, /approved 0 pending/);
+  });
+
+  test('`approvals watch` shows each held call as it comes and decides it from the answer typed', async (t) => {
+    const r = await rig(t);
+    const c = await connectV1(http(r.url));
+    t.after(() => c.close());
+    const watcher = spawn(process.execPath, [CLI, 'approvals', 'watch', '-c', r.file, '--by', 'carol'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    t.after(() => watcher.kill('SIGKILL'));
+    let out = '';
+    watcher.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const prompts = () => out.split('approve? [y/n/s]').length - 1;
+    const until = async (what: string, check: () => boolean) => {
+      for (let i = 0; i < 100 && !check(); i++) await sleep(100);
+      assert.ok(check(), `${what}; watch printed:\n${out}`);
+    };
+
+    const first = c.client.callTool({ name: 'pay', arguments: { amount: 77 } });
+    await until('the first held call is shown', () => prompts() === 1);
+    assert.match(out, /pay on s for anonymous with \{"amount":77\}/);
+    watcher.stdin.write('y\n');
+    assert.match(text(await first), /paid 77/);
+
+    const second = c.client.callTool({ name: 'pay', arguments: { amount: 78 } });
+    await until('the second held call is shown', () => prompts() === 2);
+    watcher.stdin.write('n\n');
+    await until('the reason is asked for', () => out.includes('reason (the agent is told)'));
+    watcher.stdin.write('not this month\n');
+    const refused = await second;
+    assert.equal(refused.isError, true);
+    assert.match(text(refused), /denied by carol via cli: not this month/);
+    assert.deepEqual(receivedArgs(r.record, 'pay'), [{ amount: 77 }]);
   });
 
   test('async mode: the call is answered at once with the approval id; the identical call is admitted once approved', async (t) => {
