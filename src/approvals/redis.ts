@@ -14,17 +14,12 @@
 // the record's JSON together from the body and the fields it changes.
 //
 // Scripts derive record keys from ids, so Redis Cluster is not supported (as for the state store): use one primary.
-import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { redactUrl } from '../redact-url.js';
-import type { LuaScript } from '../state/redis-scripts.js';
+import { COMMAND_TIMEOUT_MS, CONNECTION_LOST, firstConnect, redisConnection, runScript, TIMED_OUT } from '../state/redis-client.js';
+import { script, type LuaScript } from '../state/redis-scripts.js';
 import type { ApprovalRecord, ApprovalStore } from './store.js';
 
-/** A command or a connect attempt waits at most this long: a hung Redis fails calls instead of holding them. */
-const COMMAND_TIMEOUT_MS = 1000;
-const CONNECT_TIMEOUT_MS = 1000;
-/** Reconnect backoff: 50 ms doubling, capped, forever. */
-const RECONNECT_MAX_MS = 2000;
 /** How long a record is kept after it stops mattering (its deadline, or the end of its ttl). */
 const RETAIN_MS = 24 * 60 * 60 * 1000;
 /** Decisions a watcher can catch up on after (re)subscribing; a longer outage leaves held calls to their timeout. */
@@ -37,9 +32,6 @@ const DEFAULT_LIST_LIMIT = 100;
 /** Decisions remembered to tell each one once (pub/sub, catch-up and this process's own may all bring it). */
 const HEARD_MAX = 10_000;
 
-function script(lua: string): LuaScript {
-  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
-}
 
 // ARGV[1] of every script is the prefix.
 const PRELUDE = `
@@ -204,74 +196,42 @@ function hashFields(record: ApprovalRecord): string[] {
   return fields;
 }
 
-function connection(url: string, name: string): Redis {
-  return new Redis(url, {
-    lazyConnect: true,
-    // Fail fast instead of queueing: a caller learns at once that approvals cannot be reached.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    // The watcher subscribes again itself on every 'ready', then catches up on what it missed.
-    autoResubscribe: false,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), RECONNECT_MAX_MS),
-    connectionName: name,
-  });
-}
 
 export async function createRedisApprovalStore(url: string, prefix: string): Promise<ApprovalStore> {
   if (!/^rediss?:\/\//i.test(url)) throw new Error(`not a Redis URL: ${redactUrl(url)} (expected redis://host:port[/db])`);
   const shown = redactUrl(url);
   const channel = `${prefix}ap:decided`;
-  const redis = connection(url, 'policylayer-approvals');
+  const redis = redisConnection(url, 'policylayer-approvals', { autoResubscribe: false });
   let closed = false;
   let lastError: string | undefined;
   // Without an 'error' listener a refused connection would crash the process; ioredis reconnects by itself.
   redis.on('error', (err: Error) => void (lastError = err.message || String(err)));
   redis.on('ready', () => void (lastError = undefined));
 
-  // Wait briefly for the first connection; an unreachable Redis still yields a store whose calls fail saying why.
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      redis.off('error', done);
-      resolve();
-    };
-    const timer = setTimeout(done, CONNECT_TIMEOUT_MS + 100);
-    redis.once('ready', done);
-    redis.once('error', done);
-    redis.connect().catch(() => done());
-  });
+  await firstConnect(redis);
 
   const fail = (what: string, err: unknown): Error => {
     const msg = err instanceof Error ? err.message : String(err);
-    if (/Command timed out/i.test(msg)) {
+    if (TIMED_OUT.test(msg)) {
       // A hung Redis keeps its connection: drop it so that the next calls fail at once while ioredis reconnects.
       lastError = `no answer within ${COMMAND_TIMEOUT_MS} ms`;
       redis.disconnect(true);
-    } else if (!/max retries per request|Connection is closed|Stream isn't writeable/i.test(msg)) {
+    } else if (!CONNECTION_LOST.test(msg)) {
       return new Error(`approval store ${shown}: ${what} failed: ${msg}`, { cause: err });
     }
     return new Error(`approval store ${shown} unreachable: ${what} failed (${lastError ?? 'connection lost'})`, { cause: err });
   };
 
-  /** EVALSHA (one round trip), loading the script with EVAL only after a Redis restart flushed it. */
+  /** One script run (one round trip); ARGV[1] is always the prefix. */
   async function run(s: LuaScript, args: (string | number)[], what: string): Promise<unknown> {
     if (closed) throw new Error(`approval store ${shown} is closed: cannot ${what}`);
     if (redis.status !== 'ready') {
       throw new Error(`approval store ${shown} unreachable: cannot ${what} (${redis.status}${lastError ? `; last error: ${lastError}` : ''})`);
     }
     try {
-      return await redis.evalsha(s.sha, 0, prefix, ...args);
+      return await runScript(redis, s, [], [prefix, ...args]);
     } catch (err) {
-      if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw fail(what, err);
-      try {
-        return await redis.eval(s.lua, 0, prefix, ...args);
-      } catch (err2) {
-        throw fail(what, err2);
-      }
+      throw fail(what, err);
     }
   }
 
@@ -300,7 +260,8 @@ export async function createRedisApprovalStore(url: string, prefix: string): Pro
   };
 
   function listen(): { sub: Redis; stop: () => Promise<void> } {
-    const sub = connection(url, 'policylayer-approvals-watch');
+    // The watcher subscribes again itself on every 'ready', then catches up on what it missed.
+    const sub = redisConnection(url, 'policylayer-approvals-watch', { autoResubscribe: false });
     // Since when decisions may have gone unheard: from the first watch, and from every lost connection.
     let unheardSince: number | undefined = Date.now();
     let stopped = false;

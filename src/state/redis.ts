@@ -5,7 +5,6 @@
 // Redis Cluster is not supported: a script may only touch keys of one hash slot, and the keys of one call
 // (several limits, each with two keys) are not arranged into one slot. Use a single primary (or Sentinel).
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type {
   CounterInfo,
   LimitCheck,
@@ -17,14 +16,10 @@ import type {
 } from './store.js';
 import { redactUrl } from '../redact-url.js';
 import { createBatcher } from './batcher.js';
+import { COMMAND_TIMEOUT_MS, CONNECTION_LOST, firstConnect, redisConnection, runScript, TIMED_OUT } from './redis-client.js';
 import { SCRIPTS, SUM_SUFFIX, type LuaScript } from './redis-scripts.js';
 import { assertCheck } from './window.js';
 
-/** A command (or a connect attempt) waits at most this long, so a hung Redis turns into a fail-mode decision. */
-const COMMAND_TIMEOUT_MS = 1000;
-const CONNECT_TIMEOUT_MS = 1000;
-/** Reconnect backoff: 50 ms doubling, capped, forever (the gateway must recover by itself). */
-const RECONNECT_MAX_MS = 2000;
 /**
  * Reservations of one event-loop turn travel in one script run. A batch keeps Redis busy for ≈10 µs per call, so
  * 64 calls bound the pause other clients of the same Redis see; two batches in flight keep the pipe full.
@@ -42,17 +37,7 @@ export async function createRedisStore(url: string, opts: StoreOptions): Promise
   if (!/^rediss?:\/\//i.test(url)) throw new Error(`not a Redis URL: ${redactUrl(url)} (expected redis://host:port[/db])`);
   const shown = redactUrl(url);
 
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    // Fail fast instead of queueing: the caller applies fail_mode while Redis is away.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), RECONNECT_MAX_MS),
-    connectionName: 'policylayer-state',
-  });
+  const redis = redisConnection(url, 'policylayer-state');
 
   let state: ConnState = 'connecting';
   let lastError: string | undefined;
@@ -96,29 +81,16 @@ export async function createRedisStore(url: string, opts: StoreOptions): Promise
     report();
   });
 
-  // Wait briefly for the first connection so the first calls do not fail needlessly; an unreachable Redis
-  // still yields a store (calls reject, health says why, ioredis keeps reconnecting).
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      redis.off('error', done);
-      resolve();
-    };
-    const timer = setTimeout(done, CONNECT_TIMEOUT_MS + 100);
-    redis.once('ready', done);
-    redis.once('error', done);
-    redis.connect().catch(() => done());
-  });
+  await firstConnect(redis);
   report();
 
   const fail = (err: unknown): Error => {
     const msg = err instanceof Error ? err.message : String(err);
     // ioredis words a connection lost mid-command as a retry limit or an unwritable stream; say what happened.
-    if (/max retries per request|Connection is closed|Stream isn't writeable/i.test(msg)) {
+    if (CONNECTION_LOST.test(msg)) {
       return new Error(`state store ${shown} unreachable (connection lost${lastError ? `: ${lastError}` : ''})`, { cause: err });
     }
-    if (/Command timed out/i.test(msg)) {
+    if (TIMED_OUT.test(msg)) {
       // A hung Redis keeps its TCP connection: drop it, so that the next calls fail at once instead of each
       // waiting for the timeout, health says so, and ioredis reconnects (answering its ready check) by itself.
       lastError = `no answer within ${COMMAND_TIMEOUT_MS} ms`;
@@ -134,20 +106,12 @@ export async function createRedisStore(url: string, opts: StoreOptions): Promise
   const unreachable = (): Error =>
     new Error(`state store ${shown} unreachable (${state}${lastError ? `; last error: ${lastError}` : ''})`);
 
-  /** EVALSHA (one round trip), loading the script with EVAL only after a Redis restart flushed it. */
   async function run(s: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
     if (state === 'closed') throw new Error(`state store ${shown} is closed`);
     if (redis.status !== 'ready') throw unreachable();
     try {
-      return await redis.evalsha(s.sha, keys.length, ...keys, ...args);
+      return await runScript(redis, s, keys, args);
     } catch (err) {
-      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
-        try {
-          return await redis.eval(s.lua, keys.length, ...keys, ...args);
-        } catch (err2) {
-          throw fail(err2);
-        }
-      }
       throw fail(err);
     }
   }
