@@ -71,18 +71,27 @@ export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions)
   const event = (what: string, r: ApprovalRecord, extra: Record<string, unknown> = {}): void =>
     log.info(`approval ${r.id} ${what}: ${r.tool} on ${r.server}`, { approval_id: r.id, server: r.server, tool: r.tool, agent: r.agent, rule: r.rule, ...extra });
 
+  /** Fails closed: a store that cannot be reached (or fails) means the call is refused, saying why. */
   async function request(
     call: HeldCall,
     signal?: AbortSignal,
     onWaiting?: (waitedMs: number, id: string) => void,
     onHeld?: (record: ApprovalRecord) => void,
   ): Promise<GateResult> {
-    let s: ApprovalStore;
     try {
-      s = await store();
+      return await ask(await store(), call, signal, onWaiting, onHeld);
     } catch (err) {
       return { ok: false, state: 'unavailable', reason: `approvals cannot be asked for: ${(err as Error).message}` };
     }
+  }
+
+  async function ask(
+    s: ApprovalStore,
+    call: HeldCall,
+    signal?: AbortSignal,
+    onWaiting?: (waitedMs: number, id: string) => void,
+    onHeld?: (record: ApprovalRecord) => void,
+  ): Promise<GateResult> {
     const binding = bindingOf(call);
     const now = Date.now();
     // An identical call approved earlier (async mode, or remembered by approval_ttl) goes through once.
@@ -155,7 +164,13 @@ export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions)
         const why = r.decided?.reason ? `: ${r.decided.reason}` : '';
         if (r.status === 'approved') {
           // Exactly once: the store lets one call take a single-use approval.
-          if (await s.consume(id)) {
+          let taken: boolean;
+          try {
+            taken = await s.consume(id);
+          } catch (err) {
+            return finish({ ok: false, id, state: 'unavailable', reason: `approval ${id} was approved but could not be taken: ${(err as Error).message}` });
+          }
+          if (taken) {
             event('approved', r, { by: r.decided?.by, via: r.decided?.via });
             return finish({ ok: true, id });
           }
@@ -184,7 +199,10 @@ export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions)
       if (signal?.aborted) return withdraw();
       signal?.addEventListener('abort', withdraw, { once: true });
       // A decision made between create() and watch() is not missed.
-      void s.get(id).then((r) => r && settle(r));
+      void s.get(id).then(
+        (r) => r && settle(r),
+        () => undefined, // the watch and the timeout still decide
+      );
     });
   }
 

@@ -218,6 +218,26 @@ describe('require_approval through a running gateway', { concurrency: false }, (
     assert.deepEqual(receivedArgs(r.record, 'pay'), [{ amount: 77 }]);
   });
 
+  test('approvals that cannot be reached fail closed: the call is refused, saying why, and never forwarded', async (t) => {
+    const dir = tempDir('pl-approvals-down-');
+    const record = path.join(dir, 'record.jsonl');
+    const file = writePolicy(
+      {
+        gateway: { state: 'redis://127.0.0.1:1' },
+        servers: { s: { command: [process.execPath, RECORDER, 'stdio', '--record', record], tools: { pay: { action: 'require_approval' } } } },
+      },
+      dir,
+    );
+    const gw = await startGateway(file);
+    t.after(() => gw.stop());
+    const c = await connectV1(http(`${gw.url}/mcp/s`));
+    t.after(() => c.close());
+    const result = await c.client.callTool({ name: 'pay', arguments: { amount: 1 } });
+    assert.equal(result.isError, true);
+    assert.match(text(result), /^\[POLICY DENIED\].*approvals cannot be asked for: .*unreachable/);
+    assert.equal(receivedArgs(record, 'pay').length, 0);
+  });
+
   test('async mode: the call is answered at once with the approval id; the identical call is admitted once approved', async (t) => {
     const r = await rig(t);
     const c = await connectV1(http(r.url));
