@@ -10,6 +10,7 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(args: s
   limits: { summary: 'show the current rate-limit and spend-cap counters per scope key', load: () => import('./limits.js') },
   audit: { summary: 'query, tail and verify the audit log of every decision', load: () => import('./audit.js') },
   approvals: { summary: 'list the calls waiting for approval; approve or deny them', load: () => import('./approvals.js') },
+  classify: { summary: 'classify MCP tools (JSON Lines on stdin) as Read/Write/Execute/Destructive/Financial', load: () => import('./classify.js') },
 };
 
 function usage(): string {

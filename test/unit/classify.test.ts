@@ -1,0 +1,190 @@
+// The risk classifier: the labelling criteria of CLASSIFICATION.md, name styles, annotations as hints, negations.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { classifyTool, nameWords, type Category, type ClassifiableTool } from '../../src/catalog/classify.js';
+
+const sql = { type: 'object', properties: { sql: { type: 'string' } }, required: ['sql'] };
+const money = { type: 'object', properties: { amount: { type: 'integer' }, currency: { type: 'string' } } };
+
+// [tool, expected category] — the criteria's own examples first, then general cases of each category.
+const CASES: [ClassifiableTool, Category][] = [
+  // CLASSIFICATION.md examples
+  [{ name: 'browser_close', description: 'Close the current browser tab.' }, 'Write'],
+  [{ name: 'browser_tab_close', description: 'Closes a tab by index.' }, 'Write'],
+  [{ name: 'cancel_run', description: 'Cancel a running workflow run.' }, 'Write'],
+  [{ name: 'stop_trace', description: 'Stops the performance trace.' }, 'Write'],
+  [{ name: 'select', description: 'Run a SELECT statement.', inputSchema: sql }, 'Execute'],
+  [{ name: 'select_rows', inputSchema: { properties: { query: { type: 'string', description: 'SQL to run' } } } }, 'Execute'],
+  [{ name: 'query_funnels', description: 'Run a funnels query over product events.', inputSchema: { properties: { events: { type: 'array' } } } }, 'Read'],
+  [{ name: 'run_funnel_query', description: 'Computes a funnel for the given steps.' }, 'Read'],
+  [{ name: 'search_docs', description: 'Search the documentation.' }, 'Read'],
+  [{ name: 'create_invoice', description: 'Create a draft invoice for a customer.' }, 'Financial'],
+  [{ name: 'send_invoice', description: 'Sends an invoice to the customer by email.' }, 'Financial'],
+  [{ name: 'finalizeInvoice' }, 'Financial'],
+  [{ name: 'list_invoices', description: 'List invoices for a customer.' }, 'Read'],
+  [{ name: 'get_refund', description: 'Retrieve a refund by id.' }, 'Read'],
+  [{ name: 'get_balance', description: 'Show the account balance.' }, 'Read'],
+  [{ name: 'revoke_token', description: 'Revoke an API token.' }, 'Destructive'],
+  [{ name: 'uninstall_app' }, 'Destructive'],
+  [{ name: 'terminate_instance', description: 'Terminates an EC2 instance.' }, 'Destructive'],
+  [{ name: 'browser_navigate', description: 'Navigate to a URL.' }, 'Write'],
+  [{ name: 'browser_click', description: 'Click an element on the page.' }, 'Write'],
+  [{ name: 'browser_type', description: 'Type text into an editable element.' }, 'Write'],
+  [{ name: 'trigger_workflow', description: 'Trigger a GitHub Actions workflow.' }, 'Execute'],
+  [{ name: 'call_aws', description: 'Call any AWS CLI command.' }, 'Execute'],
+  [{ name: 'make_api_request', inputSchema: { properties: { url: { type: 'string' }, method: { type: 'string' } } } }, 'Execute'],
+  [{ name: 'start_recording', description: 'Start a screen recording.' }, 'Write'],
+  [{ name: 'create_subscription', description: 'Subscribe a customer to a plan.' }, 'Financial'],
+  [{ name: 'cancel_subscription' }, 'Financial'],
+  [{ name: 'create_payment_link' }, 'Financial'],
+  [{ name: 'generate_code', description: 'Generate a code snippet and return it.' }, 'Read'],
+  // Financial
+  [{ name: 'refund_payment' }, 'Financial'],
+  [{ name: 'pay_order' }, 'Financial'],
+  [{ name: 'purchase_domain' }, 'Financial'],
+  [{ name: 'send', description: 'Send funds to a wallet address.', inputSchema: money }, 'Financial'],
+  [{ name: 'transfer', inputSchema: money }, 'Financial'],
+  [{ name: 'list_charges', inputSchema: money }, 'Read'],
+  [{ name: 'process', description: 'Charges the customer card.' }, 'Financial'],
+  [{ name: 'orden', description: 'Pagar la factura pendiente.' }, 'Financial'],
+  // Destructive
+  [{ name: 'delete_assistant' }, 'Destructive'],
+  [{ name: 'remove_member' }, 'Destructive'],
+  [{ name: 'purge_cache' }, 'Destructive'],
+  [{ name: 'wipe_device' }, 'Destructive'],
+  [{ name: 'clear_history' }, 'Destructive'],
+  [{ name: 'truncate_table' }, 'Destructive'],
+  [{ name: 'docker_prune' }, 'Destructive'],
+  [{ name: 'sign_out' }, 'Destructive'],
+  [{ name: 'session', description: 'Logs out the current user.' }, 'Destructive'],
+  [{ name: 'archive_cleanup', description: 'This action cannot be undone.' }, 'Destructive'],
+  [{ name: 'fichier', description: 'Supprime le fichier donné.' }, 'Destructive'],
+  [{ name: 'datei', description: 'Datei dauerhaft löschen.' }, 'Destructive'],
+  [{ name: 'manage_issue', inputSchema: { properties: { action: { type: 'string', enum: ['get', 'update', 'delete'] } } } }, 'Destructive'],
+  // Execute
+  [{ name: 'run_command', inputSchema: { properties: { command: { type: 'string' } } } }, 'Execute'],
+  [{ name: 'terminal', inputSchema: { properties: { cmd: { type: 'string' } } } }, 'Execute'],
+  [{ name: 'evaluate', description: 'Evaluate JavaScript in the page.' }, 'Execute'],
+  [{ name: 'python', inputSchema: { properties: { code: { type: 'string', description: 'Python code to execute' } } } }, 'Execute'],
+  [{ name: 'deploy_service' }, 'Execute'],
+  [{ name: 'invoke_lambda' }, 'Execute'],
+  [{ name: 'runPipeline' }, 'Execute'],
+  [{ name: 'tool', description: 'Executes a shell command on the host.' }, 'Execute'],
+  // Write
+  [{ name: 'create_issue' }, 'Write'],
+  [{ name: 'updateUser' }, 'Write'],
+  [{ name: 'send_message', description: 'Send a Slack message.' }, 'Write'],
+  [{ name: 'add_comment' }, 'Write'],
+  [{ name: 'upload_file' }, 'Write'],
+  [{ name: 'rename_branch' }, 'Write'],
+  [{ name: 'merge_pull_request' }, 'Write'],
+  [{ name: 'fork_repository' }, 'Write'],
+  [{ name: 'star_repo' }, 'Write'],
+  [{ name: 'move_file' }, 'Write'],
+  [{ name: 'crear', description: 'Crea un nuevo documento.' }, 'Write'],
+  // Read
+  [{ name: 'list_calls' }, 'Read'],
+  [{ name: 'get_run', description: 'Get the status of a run.' }, 'Read'],
+  [{ name: 'describeTable' }, 'Read'],
+  [{ name: 'fetch', description: 'Fetches a URL and returns its content as markdown.' }, 'Read'],
+  [{ name: 'list_deleted_items', description: 'Lists items in the trash.' }, 'Read'],
+  [{ name: 'validate_config', description: 'Checks the config and suggests fixes.' }, 'Read'],
+];
+
+test(`${CASES.length} labelled tools get the category CLASSIFICATION.md gives them`, () => {
+  assert.ok(CASES.length >= 60);
+  const wrong = CASES.map(([tool, expected]) => ({ tool: tool.name, expected, got: classifyTool(tool) })).filter((r) => r.got.category !== r.expected);
+  assert.deepEqual(wrong, []);
+});
+
+test('the reference tool vapi_logout is Destructive / Critical, citing "logout" and "clear stored credentials"', () => {
+  const result = classifyTool({
+    name: 'vapi_logout',
+    description: 'Log out of Vapi and clear stored credentials. Use this if your auth token is stale or you want to switch accounts.',
+    inputSchema: { type: 'object', properties: {}, required: [] },
+  });
+  assert.equal(result.category, 'Destructive');
+  assert.equal(result.risk, 'Critical');
+  assert.ok(result.evidence.includes('name verb "logout"'), result.evidence.join(' | '));
+  assert.ok(result.evidence.includes('description: "clear stored credentials"'), result.evidence.join(' | '));
+  assert.ok(result.confidence > 0.8 && result.confidence <= 1);
+});
+
+test('names split in every style', () => {
+  assert.deepEqual(nameWords('vapi_logout'), ['vapi', 'logout']);
+  assert.deepEqual(nameWords('deleteRepo'), ['delete', 'repo']);
+  assert.deepEqual(nameWords('git-push'), ['git', 'push']);
+  assert.deepEqual(nameWords('DropTable'), ['drop', 'table']);
+  assert.deepEqual(nameWords('tools.delete'), ['tools', 'delete']);
+  assert.deepEqual(nameWords('HTTPGet'), ['http', 'get']);
+  for (const name of ['deleteRepo', 'DropTable', 'tools.delete', 'repo-remove']) assert.equal(classifyTool({ name }).category, 'Destructive', name);
+  assert.equal(classifyTool({ name: 'git-push' }).category, 'Write');
+  assert.equal(classifyTool({ name: 'HTTPGet' }).category, 'Read');
+});
+
+test('annotations are hints: readOnlyHint does not hide a delete; destructiveHint raises; readOnlyHint false means Write', () => {
+  const claimed = classifyTool({ name: 'delete_file', annotations: { readOnlyHint: true } });
+  assert.equal(claimed.category, 'Destructive');
+  assert.ok(claimed.evidence.some((e) => e.includes('readOnlyHint: true')));
+  assert.ok(claimed.confidence < classifyTool({ name: 'delete_file' }).confidence);
+
+  const raised = classifyTool({ name: 'update_record', annotations: { destructiveHint: true } });
+  assert.equal(raised.category, 'Destructive');
+  assert.ok(raised.evidence.includes('annotation destructiveHint: true'));
+
+  assert.equal(classifyTool({ name: 'widget', annotations: { readOnlyHint: false } }).category, 'Write');
+  assert.equal(classifyTool({ name: 'delete_file', annotations: { destructiveHint: false } }).category, 'Destructive');
+  const read = classifyTool({ name: 'get_widget', annotations: { readOnlyHint: true } });
+  assert.equal(read.category, 'Read');
+  assert.ok(read.confidence > classifyTool({ name: 'get_widget' }).confidence);
+});
+
+test('negated verbs and situation clauses in descriptions do not count', () => {
+  for (const description of [
+    'Lists files. Does not delete or modify anything.',
+    'Shows the diff without deleting the branch.',
+    'Returns the record; it never removes data.',
+    'Use this if the previous deploy was deleted or you want to check the status.',
+  ]) {
+    assert.equal(classifyTool({ name: 'inspect', description }).category, 'Read', description);
+  }
+  assert.equal(classifyTool({ name: 'inspect', description: 'Does not archive, but deletes the branch.' }).category, 'Destructive');
+});
+
+test('the most dangerous signal wins: Financial > Destructive > Execute > Write > Read', () => {
+  const order: [ClassifiableTool, Category][] = [
+    [{ name: 'delete_invoice' }, 'Financial'],
+    [{ name: 'run_cleanup', description: 'Deletes temporary files.' }, 'Destructive'],
+    [{ name: 'create_job', description: 'Creates and triggers a build pipeline.' }, 'Execute'],
+    [{ name: 'get_note', description: 'Gets a note and marks it as read.', annotations: { readOnlyHint: false } }, 'Write'],
+    [{ name: 'get_note' }, 'Read'],
+  ];
+  for (const [tool, expected] of order) assert.equal(classifyTool(tool).category, expected, tool.name);
+});
+
+test('risk follows the category, and a confirm/force parameter raises it, never lowers it', () => {
+  assert.equal(classifyTool({ name: 'list_users' }).risk, 'Low');
+  assert.equal(classifyTool({ name: 'create_user' }).risk, 'Medium');
+  assert.equal(classifyTool({ name: 'run_command', inputSchema: { properties: { command: { type: 'string' } } } }).risk, 'High');
+  assert.equal(classifyTool({ name: 'pay_invoice' }).risk, 'Critical');
+  const forced = classifyTool({ name: 'update_branch', inputSchema: { properties: { force: { type: 'boolean' } } } });
+  assert.equal(forced.category, 'Write');
+  assert.equal(forced.risk, 'High');
+  assert.ok(forced.evidence.some((e) => e.includes('"force"')));
+  assert.equal(classifyTool({ name: 'delete_repo', inputSchema: { properties: { confirm: { type: 'boolean' } }, required: ['confirm'] } }).risk, 'Critical');
+});
+
+test('evidence quotes what decided, and Read says nothing else fired', () => {
+  assert.deepEqual(classifyTool({ name: 'charge', inputSchema: money }).evidence, ['name verb "charge"', 'parameter "amount" with "currency"']);
+  assert.match(classifyTool({ name: 'list_users' }).evidence[0]!, /no write, execute, destructive or financial signal/);
+  assert.deepEqual(classifyTool({ name: 'x', description: 'Permanently deletes the workspace.' }).evidence, ['description: "deletes the workspace"']);
+});
+
+test('classifies well over 50 000 tools per second', () => {
+  const tool = { name: 'vapi_logout', description: 'Log out of Vapi and clear stored credentials. Use this if your auth token is stale.', inputSchema: money };
+  const n = 20_000;
+  const started = performance.now();
+  for (let i = 0; i < n; i++) classifyTool(tool);
+  const perSecond = n / ((performance.now() - started) / 1000);
+  assert.ok(perSecond > 50_000, `${Math.round(perSecond)} tools/s`);
+});
