@@ -268,9 +268,16 @@ function scanActionEnum(key: string, values: unknown[]): void {
   if (bestRank > READ) signal(bestRank, PARAMETER, `parameter "${key}" enum "${bestValue}"`);
 }
 
-/** Annotations are hints: they can raise the category (destructiveHint, readOnlyHint: false) but never lower it. */
+/**
+ * Annotations are hints: they can raise, never lower. MCP's destructiveHint means "may perform destructive
+ * updates", which servers set on every tool that overwrites data (an edit, an update): it makes the tool at least
+ * Write and raises its risk, but only removal itself (name, description) makes it Destructive.
+ */
 function scanAnnotations(annotations: ToolAnnotations | undefined): void {
-  if (annotations?.destructiveHint === true) signal(DESTRUCTIVE, ANNOTATION, 'annotation destructiveHint: true');
+  if (annotations?.destructiveHint === true) {
+    signal(WRITE, ANNOTATION, 'annotation destructiveHint: true');
+    if (!riskHint) riskHint = 'annotation destructiveHint: true (the server says it may overwrite or remove data)';
+  }
   if (annotations?.readOnlyHint === false) signal(WRITE, ANNOTATION, 'annotation readOnlyHint: false');
 }
 

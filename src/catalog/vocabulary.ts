@@ -29,7 +29,7 @@ const NAME_WORDS: Record<number, string> = {
   [EXECUTE]: 'exec execute run~ eval evaluate invoke trigger launch deploy~ spawn shell~ bash~ call~ sql~',
   [DESTRUCTIVE]:
     'delete del remove rm drop destroy purge wipe clear truncate prune revoke logout logoff signout uninstall terminate ' +
-    'erase discard flush reset~ kill overwrite evict expunge nuke shred unregister deregister decommission',
+    'erase discard flush reset~ kill overwrite evict expunge nuke shred unregister deregister decommission cleanup',
   [FINANCIAL]: 'pay charge~ refund~ payout~ purchase~ buy sell checkout~ trade~ withdraw~ deposit~ bill~ tip~ donate',
 };
 

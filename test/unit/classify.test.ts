@@ -122,15 +122,18 @@ test('names split in every style', () => {
   assert.equal(classifyTool({ name: 'HTTPGet' }).category, 'Read');
 });
 
-test('annotations are hints: readOnlyHint does not hide a delete; destructiveHint raises; readOnlyHint false means Write', () => {
+test('annotations are hints: readOnlyHint does not hide a delete; destructiveHint raises the risk; readOnlyHint false means Write', () => {
   const claimed = classifyTool({ name: 'delete_file', annotations: { readOnlyHint: true } });
   assert.equal(claimed.category, 'Destructive');
   assert.ok(claimed.evidence.some((e) => e.includes('readOnlyHint: true')));
   assert.ok(claimed.confidence < classifyTool({ name: 'delete_file' }).confidence);
 
+  // destructiveHint: "may perform destructive updates" (servers set it on edits too): Write at least, risk raised.
   const raised = classifyTool({ name: 'update_record', annotations: { destructiveHint: true } });
-  assert.equal(raised.category, 'Destructive');
+  assert.equal(raised.category, 'Write');
+  assert.equal(raised.risk, 'High');
   assert.ok(raised.evidence.includes('annotation destructiveHint: true'));
+  assert.equal(classifyTool({ name: 'widget', annotations: { readOnlyHint: true, destructiveHint: true } }).category, 'Write');
 
   assert.equal(classifyTool({ name: 'widget', annotations: { readOnlyHint: false } }).category, 'Write');
   assert.equal(classifyTool({ name: 'delete_file', annotations: { destructiveHint: false } }).category, 'Destructive');
