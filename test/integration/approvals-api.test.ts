@@ -9,6 +9,7 @@ import { startGateway, tempDir } from '../helpers/gateway.js';
 import { connectV1, http as httpEndpoint } from '../helpers/clients.js';
 import { httpRequest, RECORDER, type HttpReply, type Message } from '../helpers/raw-mcp.js';
 import { eventually, receivedArgs, writePolicy } from '../helpers/limits-rig.js';
+import { toolText } from '../helpers/cli-run.js';
 
 const TOKEN = 'approvals-admin-token-0123456789';
 
@@ -42,7 +43,7 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 const api = (r: Rig, method: string, route: string, body?: string | object, headers: Record<string, string> = auth): Promise<HttpReply> =>
   httpRequest(method, `${r.base}${route}`, body, headers);
 const json = (reply: HttpReply): Message => JSON.parse(reply.text) as Message;
-const text = (result: unknown) => (((result as { content?: unknown }).content as { text?: string }[] | undefined) ?? []).map((c) => c.text ?? '').join('');
+const text = toolText;
 
 /** The pending approval of `tool` with these arguments, once the gateway has asked for it. */
 async function pendingFor(r: Rig, tool: string, args: Record<string, unknown>): Promise<Message> {

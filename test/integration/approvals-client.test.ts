@@ -2,20 +2,18 @@
 // releases it, decline denies it; the question never reaches the server; a client without elicitation is not
 // asked and the call waits for the other channels.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import { CLI, startGateway, tempDir } from '../helpers/gateway.js';
+import { startGateway, tempDir } from '../helpers/gateway.js';
 import { RECORDER } from '../helpers/raw-mcp.js';
 import { receivedArgs, writePolicy } from '../helpers/limits-rig.js';
+import { runCli, toolText } from '../helpers/cli-run.js';
 
-const run = promisify(execFile);
 
 async function rig(t: TestContext): Promise<{ url: string; file: string; record: string }> {
   const dir = tempDir('pl-approvals-client-');
@@ -53,7 +51,7 @@ async function connect(t: TestContext, url: string, answer?: (message: string) =
   return { client, asked };
 }
 
-const text = (result: unknown) => (((result as { content?: unknown }).content as { text?: string }[] | undefined) ?? []).map((c) => c.text ?? '').join('');
+const text = toolText;
 
 describe('approval_via: client', { concurrency: false }, () => {
   test('the user accepts in the client: the call goes through with the real result; the question never reaches the server', async (t) => {
@@ -87,12 +85,12 @@ describe('approval_via: client', { concurrency: false }, () => {
     const call = client.callTool({ name: 'pay', arguments: { amount: 3 } });
     let id: string | undefined;
     for (let i = 0; i < 100 && !id; i++) {
-      const { stdout } = await run(process.execPath, [CLI, 'approvals', 'list', '-c', r.file, '--json']);
+      const { stdout } = await runCli('approvals', 'list', '-c', r.file, '--json');
       id = (JSON.parse(stdout) as { id: string }[])[0]?.id;
       if (!id) await sleep(100);
     }
     assert.ok(id);
-    await run(process.execPath, [CLI, 'approvals', 'approve', id, '-c', r.file]);
+    assert.equal((await runCli('approvals', 'approve', id, '-c', r.file)).code, 0);
     assert.match(text(await call), /paid 3/);
   });
 });

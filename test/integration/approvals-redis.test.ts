@@ -1,16 +1,14 @@
 // Approvals on Redis: the ApprovalStore contract on a real Redis, the driver's keys, expiries and pub/sub, and two
 // gateway processes sharing one Redis where an approval decided elsewhere releases a held call exactly once.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { createRedisApprovalStore } from '../../src/approvals/redis.js';
 import type { ApprovalRecord, ApprovalStore } from '../../src/approvals/store.js';
 import { connectV1, http } from '../helpers/clients.js';
-import { CLI, tempDir } from '../helpers/gateway.js';
+import { tempDir } from '../helpers/gateway.js';
 import {
   deleteRedisKeys,
   pingRedis,
@@ -25,6 +23,7 @@ import {
 } from '../helpers/limits-rig.js';
 import { RECORDER } from '../helpers/raw-mcp.js';
 import { approvalRecord, runApprovalStoreContract } from '../unit/approval-store-contract.js';
+import { runCli, toolText } from '../helpers/cli-run.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const RUN_PREFIX = uniquePrefix('approvals');
@@ -50,7 +49,7 @@ async function keysUnder(admin: Redis, prefix: string): Promise<string[]> {
   return found.sort();
 }
 
-const text = (result: unknown) => (((result as { content?: unknown }).content as { text?: string }[] | undefined) ?? []).map((c) => c.text ?? '').join('');
+const text = toolText;
 
 if (problem !== undefined) {
   test('approvals on Redis', (t) => void redisOrSkip(t, problem));
@@ -191,16 +190,7 @@ if (problem !== undefined) {
   });
 
   describe('two gateways sharing one Redis', () => {
-    const run = promisify(execFile);
-    const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-      try {
-        const { stdout, stderr } = await run(process.execPath, [CLI, 'approvals', ...args]);
-        return { code: 0, stdout, stderr };
-      } catch (err) {
-        const e = err as { code?: number; stdout?: string; stderr?: string };
-        return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-      }
-    };
+    const cli = (...args: string[]) => runCli('approvals', ...args);
     const pendingFor = async (store: ApprovalStore, args: Record<string, unknown>): Promise<ApprovalRecord> => {
       let found: ApprovalRecord | undefined;
       await until(`a pending approval for pay ${JSON.stringify(args)}`, async () => {

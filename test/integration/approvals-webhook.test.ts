@@ -2,21 +2,19 @@
 // with the record, signed links and an HMAC signature; failures are retried with backoff, a receiver that is down
 // changes nothing about the approval; the links show a confirm page on GET and decide once on POST.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { signLink } from '../../src/approvals/webhook.js';
-import { CLI, freePort, startGateway, tempDir, type Running } from '../helpers/gateway.js';
+import { freePort, startGateway, tempDir, type Running } from '../helpers/gateway.js';
 import { connectV1, http as httpEndpoint, type V1Connection } from '../helpers/clients.js';
 import { httpRequest, RECORDER, type Message } from '../helpers/raw-mcp.js';
 import { eventually, receivedArgs, writePolicy } from '../helpers/limits-rig.js';
+import { runCli, toolText } from '../helpers/cli-run.js';
 
-const run = promisify(execFile);
 const SECRET = 'webhook-secret-0123456789abcdef';
 // The policy file says ${PL_TEST_WEBHOOK_SECRET}; the gateway and the CLI both read it from the environment.
 process.env.PL_TEST_WEBHOOK_SECRET = SECRET;
@@ -81,15 +79,7 @@ async function rig(t: TestContext, webhookUrl: string): Promise<Rig> {
   return { file, record, publicUrl, gateway, client };
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'approvals', ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cli = (...args: string[]) => runCli('approvals', ...args);
 
 async function statusOf(file: string, id: string): Promise<string | undefined> {
   const r = await cli('list', '-c', file, '--all', '--json');
@@ -98,7 +88,7 @@ async function statusOf(file: string, id: string): Promise<string | undefined> {
 }
 
 const payloadOf = (d: Delivery): Message => JSON.parse(d.body) as Message;
-const text = (result: unknown) => (((result as { content?: unknown }).content as { text?: string }[] | undefined) ?? []).map((c) => c.text ?? '').join('');
+const text = toolText;
 /** The text of an HTML page with its character references decoded. */
 const htmlText = (html: string): string =>
   html.replace(/&(#\d+|quot|lt|gt|amp|apos);/g, (_, e: string) => (e.startsWith('#') ? String.fromCharCode(Number(e.slice(1))) : { quot: '"', lt: '<', gt: '>', amp: '&', apos: "'" }[e]!));
@@ -222,7 +212,6 @@ describe('approval webhook and links', { concurrency: false }, () => {
       id = (JSON.parse(list.stdout) as Message[])[0]?.id as string | undefined;
       return id !== undefined;
     }, 10_000);
-    // After `--`: an id may start with "-" (base64url), which the CLI would otherwise read as an option.
     const approved = await cli('approve', '-c', r.file, '--by', 'erin', '--', id!);
     assert.equal(approved.code, 0, approved.stderr);
     assert.match(text(await call), /paid 3/);
@@ -235,10 +224,8 @@ describe('approval webhook and links', { concurrency: false }, () => {
   test('validate refuses a short secret and a URL that is not http(s)', async () => {
     const dir = tempDir('pl-approvals-webhook-bad-');
     const file = writePolicy({ gateway: { approvals: { webhook: { url: 'ftp://example.com/x', secret: 'short', public_url: 'https://gw.example.com/?x=1' } } }, servers: {} }, dir);
-    const r = await run(process.execPath, [CLI, 'validate', '-c', file]).then(
-      () => ({ code: 0, out: '' }),
-      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
-    );
+    const v = await runCli('validate', '-c', file);
+    const r = { code: v.code, out: v.stdout + v.stderr };
     assert.notEqual(r.code, 0);
     assert.match(r.out, /`ftp:\/\/example\.com\/x` is not an http:\/\/ or https:\/\/ URL/);
     assert.match(r.out, /`gateway\.approvals\.webhook\.secret` needs at least 16 characters/);

@@ -2,17 +2,16 @@
 // progress) until `policylayer approvals approve|deny` decides it in another process; timeouts deny; an approval
 // admits exactly one identical call; a cancel withdraws it; async mode answers at once and admits the retry.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { CLI, startGateway, tempDir } from '../helpers/gateway.js';
 import { connectV1, http } from '../helpers/clients.js';
 import { RECORDER, type Message } from '../helpers/raw-mcp.js';
 import { receivedArgs, writePolicy } from '../helpers/limits-rig.js';
+import { runCli, toolText } from '../helpers/cli-run.js';
 
-const run = promisify(execFile);
 
 interface Rig {
   file: string;
@@ -44,15 +43,7 @@ async function rig(t: TestContext): Promise<Rig> {
   return { file, record, url: `${gw.url}/mcp/s` };
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'approvals', ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cli = (...args: string[]) => runCli('approvals', ...args);
 
 async function listed(file: string, ...flags: string[]): Promise<Message[]> {
   const r = await cli('list', '-c', file, '--json', ...flags);
@@ -73,7 +64,7 @@ async function pendingFor(file: string, tool: string, args?: Record<string, unkn
   return found;
 }
 
-const text = (result: unknown) => (((result as { content?: unknown }).content as { text?: string }[] | undefined) ?? []).map((c) => c.text ?? '').join('');
+const text = toolText;
 
 describe('require_approval through a running gateway', { concurrency: false }, () => {
   test('a held call is released by `approvals approve` with the server\'s real result, and progress keeps the client waiting', async (t) => {

@@ -2,19 +2,18 @@
 // servers), arguments redacted, reloads recorded, `audit query|tail|verify` on the result, the hash chain catching
 // an edited record, /metrics counting the same calls.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { openAuditSink } from '../../src/audit/open.js';
 import { AuditSettingsSchema } from '../../src/config/audit-schema.js';
 import { CLI, startGateway, tempDir } from '../helpers/gateway.js';
 import { RECORDER, resultText, startRecorderHttp, waitFor, type Message } from '../helpers/raw-mcp.js';
 import { callTool, isDenied, openSession, receivedArgs, writePolicy } from '../helpers/limits-rig.js';
+import { runCli } from '../helpers/cli-run.js';
 
-const run = promisify(execFile);
 
 type Via = 'start → stdio' | 'start → http';
 
@@ -67,15 +66,7 @@ async function rig(t: TestContext, via: Via): Promise<Rig> {
   return { dir, file, db, url, base: gw.url, record, session: await openSession(url), policy };
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'audit', ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cli = (...args: string[]) => runCli('audit', ...args);
 
 async function queryJson(file: string, ...filters: string[]): Promise<Message[]> {
   const r = await cli('query', '-c', file, '--format', 'json', '--limit', '1000', ...filters);
