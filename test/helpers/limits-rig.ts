@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { TestContext } from 'node:test';
+import type { Redis as RedisClient } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startGateway, stopChild, tempDir, testAuditLog, writeConfig, type Running } from './gateway.js';
 import { initializeRequest, initialized, received, resultText, type Message } from './raw-mcp.js';
@@ -57,18 +58,26 @@ export function redisOrSkip(t: TestContext, problem: string | undefined, what = 
   return false;
 }
 
+/** Keys starting with `prefix`, sorted, by SCAN (KEYS would block the shared Redis). */
+export async function redisKeysUnder(redis: Pick<RedisClient, 'scan'>, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found.sort();
+}
+
 /** Deletes every key under `prefix` on a Redis (ioredis, loaded only by tests that use Redis). */
 export async function deleteRedisKeys(prefix: string, port = REDIS_PORT): Promise<void> {
   const { Redis } = await import('ioredis');
   const redis = new Redis({ host: REDIS_HOST, port, lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    const keys = await redisKeysUnder(redis, prefix);
+    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
   } catch {
     // Cleanup only; keys expire with their windows anyway.
   } finally {

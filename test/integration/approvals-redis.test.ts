@@ -14,6 +14,7 @@ import {
   pingRedis,
   privateRedis,
   receivedArgs,
+  redisKeysUnder,
   redisOrSkip,
   redisServerMissing,
   SHARED_REDIS,
@@ -38,16 +39,6 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
   }
 }
 
-async function keysUnder(admin: Redis, prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
-  return found.sort();
-}
 
 const text = toolText;
 
@@ -75,7 +66,7 @@ if (problem !== undefined) {
       await store.decide(remembered.id, { status: 'approved', by: 'alice', via: 'cli' }, now);
       assert.equal(await store.consume(remembered.id, now + 1), true);
 
-      const keys = await keysUnder(admin, prefix);
+      const keys = await redisKeysUnder(admin, prefix);
       const ap = (k: string) => `${prefix}ap:${k}`;
       assert.deepEqual(keys, [ap('bind:bind-1'), ap('bind:bind-2'), ap('created'), ap('decisions'), ap('expiry'), ap(`rec:${remembered.id}`), ap(`rec:${single.id}`)].sort());
       const ttl: Record<string, number> = {};

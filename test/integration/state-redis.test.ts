@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { createRedisStore } from '../../src/state/redis.js';
 import type { LimitCheck, StoreHealth } from '../../src/state/store.js';
 import { runStateStoreContract } from '../unit/state-contract.js';
-import { pingRedis } from '../helpers/limits-rig.js';
+import { pingRedis, redisKeysUnder } from '../helpers/limits-rig.js';
 
 const HOST = '127.0.0.1';
 const PORT = 6379;
@@ -75,17 +75,7 @@ if (unreachable !== undefined) {
   /** Prefixes the contract suite chose (it picks its own, one per test); deleted after the run with ours. */
   const contractPrefixes = new Set<string>();
 
-  /** Keys starting with `prefix`, by SCAN (KEYS would block the shared Redis). */
-  const keysUnder = async (prefix: string): Promise<string[]> => {
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
-      cursor = next;
-      found.push(...keys);
-    } while (cursor !== '0');
-    return found;
-  };
+  const keysUnder = (prefix: string): Promise<string[]> => redisKeysUnder(admin, prefix);
 
   after(async () => {
     // Delete everything this run wrote (the shared Redis holds other runs' keys too).
