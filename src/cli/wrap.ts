@@ -6,7 +6,7 @@ import { createLogger } from '../log.js';
 import { randomUUID } from 'node:crypto';
 import { createGatekeeper } from '../approvals/gatekeeper.js';
 import { openGatewayAudit } from '../audit/gateway-audit.js';
-import { createToolWatch } from '../audit/tool-watch.js';
+import { createToolWatch } from '../catalog/watch.js';
 import { createLimiter } from '../proxy/admission.js';
 import { createRelay } from '../proxy/relay.js';
 import { stdioSelf } from '../transport/stdio-self.js';
@@ -67,7 +67,7 @@ export async function run(args: string[]): Promise<number> {
       client,
       upstream,
       limiter,
-      observers: { audit, tools: audit && createToolWatch(audit.record) },
+      observers: { audit, tools: createToolWatch(policy.catalog, audit?.record) },
       gatekeeper,
       identity: { session: randomUUID(), agent: 'anonymous' },
       onEnd(side, reason) {

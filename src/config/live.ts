@@ -4,6 +4,9 @@ import { compilePolicy, type Policy, type ServerPolicy } from '../policy/compile
 import { loadConfig } from './load.js';
 import type { Config } from './schema.js';
 import { watchConfig } from './watch.js';
+import { catalogUrl, openCatalog } from '../catalog/open.js';
+import { createMemoryCatalog } from '../catalog/store.js';
+import { createCatalogView, type CatalogView } from '../catalog/view.js';
 
 /** Told about every change of the policy file: applied, or refused (the previous policy stays). */
 export interface ReloadListener {
@@ -16,15 +19,22 @@ export interface LivePolicy {
   /** The file the policy comes from (undefined for a fixed policy). */
   readonly file?: string;
   onReload(listener: ReloadListener): void;
+  /** The risk catalogue the policy reads (by_risk, on_tool_change) and the gateway keeps up to date. */
+  readonly catalog: CatalogView;
   close(): void;
 }
 
 export async function openLivePolicy(file: string, log: Logger): Promise<LivePolicy> {
-  let policy = compilePolicy(await loadConfig(file));
+  const config = await loadConfig(file);
+  const url = catalogUrl(config.gateway);
+  const store = await openCatalog(url);
+  const catalog = createCatalogView(store, { onError: (err) => log.error(`risk catalogue (${url}): ${err.message}`) });
+  let policy = compilePolicy(config, catalog);
   const listeners: ReloadListener[] = [];
   const watcher = watchConfig(file, {
     onReload(config) {
-      policy = compilePolicy(config);
+      if (catalogUrl(config.gateway) !== url) log.warn(`gateway.catalog changed; the catalogue stays ${url} until a restart`);
+      policy = compilePolicy(config, catalog);
       log.info(`policy reloaded from ${file}`);
       for (const l of listeners) l.reloaded(config);
     },
@@ -33,13 +43,19 @@ export async function openLivePolicy(file: string, log: Logger): Promise<LivePol
       for (const l of listeners) l.rejected(err.message);
     },
   });
-  return { current: () => policy, file, onReload: (l) => void listeners.push(l), close: () => watcher.close() };
+  const close = (): void => {
+    watcher.close();
+    catalog.close();
+    store.close();
+  };
+  return { current: () => policy, file, onReload: (l) => void listeners.push(l), catalog, close };
 }
 
 /** A fixed policy (no file): used by `wrap -- cmd` without -c. */
 export function staticPolicy(config: Config): LivePolicy {
-  const policy = compilePolicy(config);
-  return { current: () => policy, onReload() {}, close() {} };
+  const catalog = createCatalogView(createMemoryCatalog());
+  const policy = compilePolicy(config, catalog);
+  return { current: () => policy, onReload() {}, catalog, close: () => catalog.close() };
 }
 
 /** The current rules for one server; a server removed by a reload gets a policy that refuses everything. */

@@ -37,6 +37,19 @@ export type RuleInput = z.infer<typeof RuleSchema>;
 
 const stringMap = z.record(z.string(), z.string());
 
+export const DefaultActionSchema = z.enum([...ActionSchema.options, 'by_risk']);
+
+/** `default: by_risk`: the rule for a tool no rule names, by the risk class the catalogue gives it. */
+export const ByRiskSchema = z
+  .object({
+    Low: RuleSchema.default('allow'),
+    Medium: RuleSchema.default('allow'),
+    High: RuleSchema.default('require_approval'),
+    Critical: RuleSchema.default('require_approval'),
+  })
+  .strict()
+  .describe('With `default: by_risk`: the rule per risk class (Low/Medium: allow, High/Critical: require_approval unless set)');
+
 export const ServerSchema = z
   .object({
     command: z
@@ -53,7 +66,16 @@ export const ServerSchema = z
       .default('auto')
       .describe('For url servers: auto tries Streamable HTTP, then legacy SSE'),
     shared: z.boolean().default(false).describe('stdio servers: one child for all client sessions instead of one each'),
-    default: ActionSchema.default('allow').describe('Action for tools that no rule names'),
+    default: DefaultActionSchema.default('allow').describe(
+      'Action for tools that no rule names; by_risk applies `by_risk` to the risk class in the catalogue (a tool not in it counts as Critical)',
+    ),
+    by_risk: ByRiskSchema.default(() => ByRiskSchema.parse({})),
+    on_tool_change: z
+      .enum(['record', 'block'])
+      .default('record')
+      .describe(
+        'When a tool definition differs from the one first seen or accepted: record marks it changed in the catalogue and the audit log; block also hides it and refuses its calls until `policylayer catalog accept SERVER TOOL`',
+      ),
     tools: z.record(z.string().min(1), RuleSchema).default({}).describe('Rules by exact tool name or glob (* and ?)'),
     hide: z.array(z.string().min(1)).default([]).describe('Tool names or globs removed from tools/list'),
     approval_via: z
@@ -143,6 +165,11 @@ export const GatewaySchema = z
       .regex(/^(memory:|sqlite:.+|rediss?:\/\/.+)$/, 'expected memory:, sqlite:PATH or redis://host:port')
       .default('sqlite:.policylayer/state.db')
       .describe('Where rate limits and spend caps are counted: memory:, sqlite:PATH (one host), redis://host:port (replicas)'),
+    catalog: z
+      .string()
+      .regex(/^(memory:|sqlite:.+)$/, 'expected memory: or sqlite:PATH')
+      .optional()
+      .describe('Where the risk catalogue and tool pins are kept: sqlite:PATH or memory: (default: the sqlite file of `state`, else sqlite:.policylayer/state.db)'),
     state_prefix: z.string().default('policylayer:').describe('Prefix of every key written to the state store'),
     all_tools: AllToolsSchema.optional().describe('Limits on every tool call through the gateway, whatever the server'),
     fail_mode: z

@@ -4,6 +4,8 @@ import { windowMs } from '../config/limits-schema.js';
 import { RESTRICTIVENESS, type Decision } from './decision.js';
 import { compileLimits, type CompiledLimit } from './limits.js';
 import { globToRegExp, isGlob, literalLength, skeleton } from './names.js';
+import type { CatalogLookup } from '../catalog/view.js';
+import { catalogDecider } from './catalog-rules.js';
 
 interface CompiledRule {
   decision: Decision;
@@ -34,14 +36,15 @@ const LOOKALIKE_NOTE =
 const DECISION_CACHE_LIMIT = 4096;
 const DEFAULT_APPROVAL_TIMEOUT_MS = 10 * 60 * 1000;
 
-export function compilePolicy(config: Config): Policy {
+/** `catalog`: what the risk catalogue knows (for `default: by_risk` and `on_tool_change: block`); none, nothing known. */
+export function compilePolicy(config: Config, catalog?: CatalogLookup): Policy {
   const servers = new Map<string, ServerPolicy>();
   const gatewayLimits = compileLimits('gateway.all_tools', config.gateway.all_tools);
-  for (const [name, server] of Object.entries(config.servers)) servers.set(name, compileServer(name, server, gatewayLimits));
+  for (const [name, server] of Object.entries(config.servers)) servers.set(name, compileServer(name, server, gatewayLimits, catalog));
   return { config, server: (name) => servers.get(name) };
 }
 
-function ruleDecision(path: string, input: RuleInput, shared: readonly CompiledLimit[], askClient = false): Decision {
+export function ruleDecision(path: string, input: RuleInput, shared: readonly CompiledLimit[], askClient = false): Decision {
   const action = typeof input === 'string' ? input : input.action;
   const decision: Decision = { action, rule: path };
   if (typeof input !== 'string' && input.reason !== undefined) decision.reason = input.reason;
@@ -61,7 +64,7 @@ function ruleDecision(path: string, input: RuleInput, shared: readonly CompiledL
   return decision;
 }
 
-function compileServer(server: string, cfg: ServerConfig, gatewayLimits: readonly CompiledLimit[]): ServerPolicy {
+function compileServer(server: string, cfg: ServerConfig, gatewayLimits: readonly CompiledLimit[], catalog?: CatalogLookup): ServerPolicy {
   // Limits every allowed call of this server must also fit in: the server's all_tools, then the gateway's.
   const shared = [...compileLimits(`servers.${server}.all_tools`, cfg.all_tools), ...gatewayLimits];
   const exact = new Map<string, CompiledRule>();
@@ -91,7 +94,8 @@ function compileServer(server: string, cfg: ServerConfig, gatewayLimits: readonl
       RESTRICTIVENESS[b.decision.action] - RESTRICTIVENESS[a.decision.action] ||
       a.order - b.order,
   );
-  const fallback = ruleDecision(`servers.${server}.default`, cfg.default, shared, askClient);
+  // by_risk: the fallback is decided per tool from the catalogue (see catalog-rules.ts); this one marks "no rule".
+  const fallback = ruleDecision(`servers.${server}.default`, cfg.default === 'by_risk' ? 'allow' : cfg.default, shared, askClient);
   const cache = new Map<string, Decision>();
 
   const decideUncached = (tool: string): Decision => {
@@ -117,7 +121,10 @@ function compileServer(server: string, cfg: ServerConfig, gatewayLimits: readonl
     }
     return d;
   };
-  return { server, decide, isVisible: (tool) => decide(tool).action !== 'hide' };
+  const byCatalog = catalogDecider(server, cfg, catalog, (path, rule) => ruleDecision(path, rule, shared, askClient));
+  if (!byCatalog) return { server, decide, isVisible: (tool) => decide(tool).action !== 'hide' };
+  const decideWithCatalog = (tool: string): Decision => byCatalog.decide(tool, decide(tool), fallback);
+  return { server, decide: decideWithCatalog, isVisible: (tool) => decideWithCatalog(tool).action !== 'hide' && byCatalog.isVisible(tool) };
 }
 
 function stricter(a: Action, b: Action): boolean {

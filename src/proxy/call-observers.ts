@@ -3,7 +3,7 @@
 import type { GatewayMetrics } from '../admin/metrics.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import type { AuditDecision, AuditOutcome } from '../audit/sink.js';
-import type { ToolListObserver } from '../audit/tool-watch.js';
+import type { ToolListObserver } from '../catalog/watch.js';
 import type { Decision } from '../policy/decision.js';
 import type { Outcome } from './admission.js';
 import type { Verdict } from './inspect.js';

@@ -14,7 +14,7 @@ import { createApprovalEvents } from '../approvals/events.js';
 import { LINK_PATH, guardAllowances, startWebhook } from '../approvals/webhook.js';
 import { openGatewayAudit } from '../audit/gateway-audit.js';
 import { gateVerdict, needsApproval } from './approval-gate.js';
-import { createToolWatch } from '../audit/tool-watch.js';
+import { createToolWatch } from '../catalog/watch.js';
 import type { ToolsSeen } from './tools-filter.js';
 import { admitVerdict, createLimiter, needsAdmission, type Identity, type Outcome } from './admission.js';
 import { createAdminApi } from '../admin/api.js';
@@ -56,7 +56,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   const sessions = new Map<string, Session>();
   const metrics = createGatewayMetrics();
   const audit = await openGatewayAudit(live, log, metrics);
-  const observers: CallObservers = { audit, metrics, tools: audit && createToolWatch(audit.record) };
+  const observers: CallObservers = { audit, metrics, tools: createToolWatch(live.catalog, audit?.record) };
   const toolsSeen = (server: string): ToolsSeen | undefined => (observers.tools ? (tools, last) => observers.tools!(server, tools, last) : undefined);
   metrics.gauge('sessions', () => sessions.size);
   const limiter = createLimiter(() => live.current().config, log, metrics);

@@ -47,7 +47,7 @@ export function createSqliteStore(file: string, opts: StoreOptions, tuning: Sqli
   const db = new Database(where);
   // Before anything that takes a lock: several processes may open a new file at the same moment.
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(tuning.busyTimeoutMs ?? 5000))}`);
-  initialise(db);
+  initialiseWal(db, SCHEMA);
 
   const st = {
     sum: db.prepare<[string], Sum>('SELECT used, calls FROM sums WHERE key = ?'),
@@ -217,13 +217,14 @@ export function createSqliteStore(file: string, opts: StoreOptions, tuning: Sqli
 }
 
 /** WAL lets readers (`policylayer limits`) run beside the writer; setting it and the schema retry while another process does the same. */
-function initialise(db: Database.Database): void {
+/** Switches the file to WAL and creates `schema` in one write transaction, retrying while another process opens it too. */
+export function initialiseWal(db: Database.Database, schema: string): void {
   for (let attempt = 0; ; attempt++) {
     try {
       if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode survives a crash of the process; only a power cut may lose the last admissions.
       db.pragma('synchronous = NORMAL');
-      db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+      db.exec(`BEGIN IMMEDIATE; ${schema} COMMIT;`);
       return;
     } catch (err) {
       if (db.inTransaction) db.exec('ROLLBACK');

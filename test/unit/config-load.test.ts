@@ -64,7 +64,16 @@ describe('parseConfig', () => {
         jsonl: { max_bytes: 10 * 1024 * 1024, keep: 5 },
       },
       servers: {
-        demo: { command: ['node', 'server.js'], transport: 'auto', shared: false, default: 'allow', tools: {}, hide: [] },
+        demo: {
+          command: ['node', 'server.js'],
+          transport: 'auto',
+          shared: false,
+          default: 'allow',
+          by_risk: { Low: 'allow', Medium: 'allow', High: 'require_approval', Critical: 'require_approval' },
+          on_tool_change: 'record',
+          tools: {},
+          hide: [],
+        },
       },
     });
   });

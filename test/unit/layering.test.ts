@@ -5,12 +5,13 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../helpers/gateway.js';
 
+/** Runtime imports only: `import type` leaves nothing in the compiled code, so it cannot bring I/O in. */
 function imports(dir: string): { file: string; spec: string }[] {
   const abs = path.join(ROOT, 'src', dir);
   return readdirSync(abs)
     .filter((f) => f.endsWith('.ts'))
     .flatMap((file) =>
-      [...readFileSync(path.join(abs, file), 'utf8').matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => ({ file: `${dir}/${file}`, spec: m[1]! })),
+      [...readFileSync(path.join(abs, file), 'utf8').matchAll(/^\s*(?:import|export)\s(?!type\s)[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => ({ file: `${dir}/${file}`, spec: m[1]! })),
     );
 }
 

@@ -1,0 +1,113 @@
+// Brings the catalogue up to date with a server's tool list: new tools are classified and pinned; a tool whose
+// definition differs from the pinned one is marked changed and reclassified, and stays changed until accepted.
+import { canonicalJson, sha256Hex } from '../audit/canonical.js';
+import { classifyTool, type ToolAnnotations } from './classify.js';
+import type { CatalogEntry, ToolDefinition } from './entry.js';
+import type { CatalogStore } from './store.js';
+
+/** Per server at most this many tools are kept (a server cannot grow the catalogue without bound). */
+export const MAX_TOOLS_PER_SERVER = 10_000;
+
+export interface ObserveResult {
+  added: string[];
+  changed: string[];
+  /** Tools changed before whose definition is back to the accepted one. */
+  restored: string[];
+  /** Every entry written. */
+  written: CatalogEntry[];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The pinned parts of an MCP Tool (what the agent reads and what calls carry); undefined when it has no name. */
+export function toolDefinition(tool: unknown): ToolDefinition | undefined {
+  if (!isRecord(tool) || typeof tool['name'] !== 'string' || tool['name'] === '') return undefined;
+  const def: ToolDefinition = { name: tool['name'] };
+  if (typeof tool['title'] === 'string') def.title = tool['title'];
+  if (typeof tool['description'] === 'string') def.description = tool['description'];
+  if (tool['inputSchema'] !== undefined) def.inputSchema = tool['inputSchema'];
+  if (tool['outputSchema'] !== undefined) def.outputSchema = tool['outputSchema'];
+  if (isRecord(tool['annotations'])) def.annotations = tool['annotations'];
+  return def;
+}
+
+export const definitionHash = (def: ToolDefinition): string => sha256Hex(canonicalJson(def));
+
+function classified(server: string, def: ToolDefinition, hash: string, at: string): CatalogEntry {
+  const c = classifyTool({
+    name: def.name,
+    ...(def.description !== undefined && { description: def.description }),
+    inputSchema: def.inputSchema,
+    ...(def.annotations && { annotations: def.annotations as ToolAnnotations }),
+  });
+  return {
+    server,
+    tool: def.name,
+    definition: def,
+    hash,
+    acceptedHash: hash,
+    status: 'accepted',
+    category: c.category,
+    risk: c.risk,
+    confidence: c.confidence,
+    evidence: c.evidence,
+    firstSeen: at,
+    updatedAt: at,
+  };
+}
+
+/** Observes one page (or all) of a server's tools/list result and writes what changed, in one transaction. */
+export function observeTools(store: CatalogStore, server: string, tools: readonly unknown[], now = new Date()): ObserveResult {
+  const at = now.toISOString();
+  const result: ObserveResult = { added: [], changed: [], restored: [], written: [] };
+  let known = -1;
+  for (const tool of tools) {
+    const def = toolDefinition(tool);
+    if (!def) continue;
+    const hash = definitionHash(def);
+    const prior = store.get(server, def.name);
+    if (prior?.hash === hash) continue;
+    if (!prior) {
+      if (known < 0) known = store.tools(server).length;
+      if (known + result.added.length >= MAX_TOOLS_PER_SERVER) continue;
+      result.added.push(def.name);
+      result.written.push(classified(server, def, hash, at));
+    } else if (hash === prior.acceptedHash) {
+      result.restored.push(def.name);
+      const { acceptedDefinition: _, changedAt: __, ...rest } = prior;
+      result.written.push({ ...rest, ...pick(classified(server, def, hash, at)), status: 'accepted', updatedAt: at });
+    } else {
+      result.changed.push(def.name);
+      const accepted = prior.status === 'accepted' ? prior.definition : prior.acceptedDefinition;
+      result.written.push({
+        ...prior,
+        ...pick(classified(server, def, hash, at)),
+        ...(accepted && { acceptedDefinition: accepted }),
+        status: 'changed',
+        updatedAt: at,
+        changedAt: at,
+      });
+    }
+  }
+  if (result.written.length > 0) store.put(result.written);
+  return result;
+}
+
+/** Pins the definition last seen: the tool is accepted as it is now. Returns the entry, or undefined if unknown. */
+export function acceptTool(store: CatalogStore, server: string, tool: string, now = new Date()): CatalogEntry | undefined {
+  const prior = store.get(server, tool);
+  if (!prior) return undefined;
+  const { acceptedDefinition: _, changedAt: __, ...rest } = prior;
+  const entry: CatalogEntry = { ...rest, acceptedHash: prior.hash, status: 'accepted', updatedAt: now.toISOString() };
+  store.put([entry]);
+  return entry;
+}
+
+const pick = (e: CatalogEntry) => ({
+  definition: e.definition,
+  hash: e.hash,
+  category: e.category,
+  risk: e.risk,
+  confidence: e.confidence,
+  evidence: e.evidence,
+});

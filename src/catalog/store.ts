@@ -1,0 +1,55 @@
+// The catalogue store contract, and the in-memory driver. Synchronous: the catalogue is small, read at start and
+// on changes, and the SQLite driver (better-sqlite3) is synchronous anyway.
+import type { CatalogEntry } from './entry.js';
+
+export interface CatalogStore {
+  /** Registered servers that have at least one catalogued tool, sorted. */
+  servers(): string[];
+  /** The tools of one server, sorted by name. */
+  tools(server: string): CatalogEntry[];
+  get(server: string, tool: string): CatalogEntry | undefined;
+  /** Inserts or replaces entries, all or none. */
+  put(entries: readonly CatalogEntry[]): void;
+  /** Removes a server's tools (or one tool); returns how many were removed. */
+  remove(server: string, tool?: string): number;
+  /**
+   * A number that changes whenever any process writes the catalogue: a reader that remembers it knows when to
+   * read again without reading everything.
+   */
+  version(): number;
+  close(): void;
+}
+
+const key = (server: string, tool: string): string => `${server}\u0000${tool}`;
+const byName = (a: CatalogEntry, b: CatalogEntry): number => (a.tool < b.tool ? -1 : a.tool > b.tool ? 1 : 0);
+
+/** Entries are copied in and out, so a caller that edits what it got does not edit the store. */
+export function createMemoryCatalog(): CatalogStore {
+  const entries = new Map<string, CatalogEntry>();
+  let version = 0;
+  return {
+    servers: () => [...new Set([...entries.values()].map((e) => e.server))].sort(),
+    tools: (server) => [...entries.values()].filter((e) => e.server === server).map((e) => structuredClone(e)).sort(byName),
+    get(server, tool) {
+      const entry = entries.get(key(server, tool));
+      return entry && structuredClone(entry);
+    },
+    put(list) {
+      for (const entry of list) entries.set(key(entry.server, entry.tool), structuredClone(entry));
+      version++;
+    },
+    remove(server, tool) {
+      let removed = 0;
+      for (const [k, e] of entries) {
+        if (e.server === server && (tool === undefined || e.tool === tool)) {
+          entries.delete(k);
+          removed++;
+        }
+      }
+      if (removed > 0) version++;
+      return removed;
+    },
+    version: () => version,
+    close() {},
+  };
+}
