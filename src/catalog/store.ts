@@ -35,7 +35,9 @@ export function createMemoryCatalog(): CatalogStore {
       return entry && structuredClone(entry);
     },
     put(list) {
-      for (const entry of list) entries.set(key(entry.server, entry.tool), structuredClone(entry));
+      // Copied first, stored after: a list that cannot be copied stores nothing.
+      const copies = list.map((entry) => structuredClone(entry));
+      for (const entry of copies) entries.set(key(entry.server, entry.tool), entry);
       version++;
     },
     remove(server, tool) {

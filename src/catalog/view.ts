@@ -18,6 +18,8 @@ export interface CatalogLookup {
   lookup(server: string, tool: string): ViewEntry | undefined;
   /** Reads one tool again from the store: a changed tool may have been accepted by another process a moment ago. */
   recheck(server: string, tool: string): ViewEntry | undefined;
+  /** The names of the server's tools marked changed (to catch look-alike names of them). */
+  changed(server: string): string[];
 }
 
 export interface CatalogView extends CatalogLookup {
@@ -104,16 +106,18 @@ export function createCatalogView(store: CatalogStore, opts: CatalogViewOptions 
         return result.written.length > 0 ? result : undefined;
       } catch (err) {
         onError(err as Error);
-        // Fails closed: a known tool whose new definition could not be recorded counts as changed in memory.
+        // Fails closed: a known tool whose new definition could not be recorded counts as changed in memory. Its
+        // hash stays the recorded one, so that the next listing differs again and the write is tried again.
         for (const tool of differing) {
           const def = toolDefinition(tool)!;
           const prior = known.get(def.name);
-          if (prior) known.set(def.name, { ...prior, status: 'changed', hash: definitionHash(def) });
+          if (prior) known.set(def.name, { ...prior, status: 'changed' });
           texts.delete(def.name);
         }
         return undefined;
       }
     },
+    changed: (server) => [...(servers.get(server) ?? [])].filter(([, e]) => e.status === 'changed').map(([name]) => name),
     knows: (server) => (servers.get(server)?.size ?? 0) > 0,
     close() {
       clearInterval(poll);

@@ -5,6 +5,7 @@ import type { RuleInput, ServerConfig } from '../config/schema.js';
 import type { Risk } from '../catalog/classify.js';
 import type { CatalogLookup, ViewEntry } from '../catalog/view.js';
 import type { Decision } from './decision.js';
+import { skeleton } from './names.js';
 
 export interface CatalogDecider {
   /** `ruled`: the decision by the file's names; `fallback`: the decision object that means "no rule named it". */
@@ -13,7 +14,7 @@ export interface CatalogDecider {
 }
 
 const RISKS: readonly Risk[] = ['Low', 'Medium', 'High', 'Critical'];
-const NOTHING_KNOWN: CatalogLookup = { lookup: () => undefined, recheck: () => undefined };
+const NOTHING_KNOWN: CatalogLookup = { lookup: () => undefined, recheck: () => undefined, changed: () => [] };
 
 export function catalogDecider(
   server: string,
@@ -56,10 +57,16 @@ export function catalogDecider(
       let entry = known.lookup(server, tool);
       // Only a blocked call reads the store: it may have been accepted by another process a moment ago.
       if (block && entry?.status === 'changed' && (entry = known.recheck(server, tool))?.status === 'changed') return changed(tool);
+      // A name the catalogue does not know may be a case, separator or look-alike variant of a changed tool.
+      if (block && !entry) {
+        const folded = skeleton(tool);
+        const original = known.changed(server).find((name) => skeleton(name) === folded);
+        if (original && known.recheck(server, original)?.status === 'changed') return changed(original);
+      }
       if (!byRisk || ruled !== fallback) return ruled;
       entry ??= known.recheck(server, tool);
       return entry ? riskDecision(tool, entry) : unknown;
     },
-    isVisible: (tool) => !block || known.lookup(server, tool)?.status !== 'changed',
+    isVisible: (tool) => !block || (known.lookup(server, tool)?.status ?? 'accepted') !== 'changed',
   };
 }
