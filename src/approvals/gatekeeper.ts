@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import type { Logger } from '../log.js';
-import type { ApprovalRule } from '../policy/decision.js';
+import type { ApprovalRule, Classified } from '../policy/decision.js';
 import { openApprovalStore } from './open.js';
 import type { ApprovalDecision, ApprovalRecord, ApprovalStore } from './store.js';
 
@@ -15,6 +15,7 @@ export interface HeldCall {
   session?: string | undefined;
   rule: string;
   reason?: string | undefined;
+  classified?: Classified | undefined;
   approval: ApprovalRule;
 }
 
@@ -115,6 +116,7 @@ export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions)
       ...(call.session !== undefined && { session: call.session }),
       rule: call.rule,
       ...(call.reason !== undefined && { reason: call.reason }),
+      ...(call.classified !== undefined && { classified: call.classified }),
       mode: call.approval.mode,
       created: now,
       expires: now + call.approval.timeoutMs,

@@ -1,5 +1,7 @@
 // The ApprovalStore contract: pending approvals shared by every gateway replica and every approver (CLI, API).
 
+import type { Classified } from '../policy/decision.js';
+
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'withdrawn';
 
 export interface ApprovalRecord {
@@ -16,6 +18,8 @@ export interface ApprovalRecord {
   /** Policy path of the rule that asked for approval. */
   rule: string;
   reason?: string;
+  /** The risk catalogue's label of the tool (category, risk class, evidence), when it has one. */
+  classified?: Classified;
   mode: 'hold' | 'async';
   /** Milliseconds since the epoch. */
   created: number;

@@ -129,7 +129,8 @@ function slackLine(r: ApprovalRecord, links: { approve_url: string; deny_url: st
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const json = JSON.stringify(r.args) ?? 'null';
   const args = json.length > MAX_ARGS_IN_TEXT ? `${json.slice(0, MAX_ARGS_IN_TEXT - 1)}…` : json;
-  const why = r.reason ? ` (${esc(r.reason)})` : '';
+  const label = r.classified ? ` [${r.classified.category}, ${r.classified.risk} risk]` : '';
+  const why = `${label}${r.reason ? ` (${esc(r.reason)})` : ''}`;
   return (
     `Approval ${r.id}: agent ${esc(r.agent)} wants ${esc(r.tool)} on ${esc(r.server)} with ${esc(args)}${why}; ` +
     `<${links.approve_url}|Approve> or <${links.deny_url}|Deny> before ${new Date(r.expires).toISOString()}`

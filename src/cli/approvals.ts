@@ -184,7 +184,8 @@ function whyNot(id: string, r: ApprovalRecord | undefined): string {
 }
 
 function describe(r: ApprovalRecord): string {
-  return `${r.id} ${r.tool} on ${r.server} for ${r.agent} with ${JSON.stringify(r.args)}`;
+  const label = r.classified ? ` [${r.classified.category}, ${r.classified.risk} risk: ${r.classified.evidence[0] ?? ''}]` : '';
+  return `${r.id} ${r.tool} on ${r.server} for ${r.agent} with ${JSON.stringify(r.args)}${label}`;
 }
 
 function table(records: ApprovalRecord[]): string {
@@ -195,12 +196,13 @@ function table(records: ApprovalRecord[]): string {
     r.status === 'pending' && now >= r.expires ? 'expired' : r.status,
     r.server,
     r.tool,
+    r.classified ? `${r.classified.category}/${r.classified.risk}` : '-',
     r.agent,
     oneLine(JSON.stringify(r.args)),
     r.status === 'pending' ? `${Math.max(0, Math.round((r.expires - now) / 1000))} s left` : (r.decided?.by ?? '-'),
     r.rule,
   ]);
-  return formatTable(['ID', 'STATUS', 'SERVER', 'TOOL', 'AGENT', 'ARGUMENTS', 'DECIDES / BY', 'RULE'], rows);
+  return formatTable(['ID', 'STATUS', 'SERVER', 'TOOL', 'RISK', 'AGENT', 'ARGUMENTS', 'DECIDES / BY', 'RULE'], rows);
 }
 
 function oneLine(s: string): string {

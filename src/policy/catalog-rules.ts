@@ -16,6 +16,8 @@ export interface CatalogDecider {
 const RISKS: readonly Risk[] = ['Low', 'Medium', 'High', 'Critical'];
 const NOTHING_KNOWN: CatalogLookup = { lookup: () => undefined, recheck: () => undefined, changed: () => [] };
 
+const classifiedOf = (e: ViewEntry) => ({ category: e.category, risk: e.risk, evidence: e.evidence });
+
 export function catalogDecider(
   server: string,
   cfg: ServerConfig,
@@ -24,7 +26,8 @@ export function catalogDecider(
 ): CatalogDecider | undefined {
   const byRisk = cfg.default === 'by_risk';
   const block = cfg.on_tool_change === 'block';
-  if (!byRisk && !block) return undefined;
+  // Without a catalogue and without these settings, nothing here can change a decision.
+  if (!byRisk && !block && !catalog) return undefined;
   const known = catalog ?? NOTHING_KNOWN;
   const riskRules = new Map<Risk, Decision>(RISKS.map((r) => [r, compileRule(`servers.${server}.by_risk.${r}`, cfg.by_risk[r])]));
   // One decision per catalogue entry: entries are replaced, never edited, when the catalogue changes.
@@ -46,7 +49,7 @@ export function catalogDecider(
     if (!d) {
       const rule = riskRules.get(entry.risk)!;
       const why = `${tool} is ${entry.category}, risk ${entry.risk}${entry.evidence[0] ? ` (${entry.evidence[0]})` : ''}`;
-      d = { ...rule, reason: rule.reason ? `${rule.reason} (${why})` : why };
+      d = { ...rule, reason: rule.reason ? `${rule.reason} (${why})` : why, classified: classifiedOf(entry) };
       byEntry.set(entry, d);
     }
     return d;
@@ -54,6 +57,7 @@ export function catalogDecider(
 
   return {
     decide(tool, ruled, fallback) {
+      if (!block && !byRisk && ruled.action !== 'require_approval') return ruled;
       let entry = known.lookup(server, tool);
       // Only a blocked call reads the store: it may have been accepted by another process a moment ago.
       if (block && entry?.status === 'changed' && (entry = known.recheck(server, tool))?.status === 'changed') return changed(tool);
@@ -63,6 +67,8 @@ export function catalogDecider(
         const original = known.changed(server).find((name) => skeleton(name) === folded);
         if (original && known.recheck(server, original)?.status === 'changed') return changed(original);
       }
+      // A call held for a person carries the catalogue's label, so that the approver sees how dangerous it is.
+      if (ruled.action === 'require_approval' && (!byRisk || ruled !== fallback)) return entry ? { ...ruled, classified: classifiedOf(entry) } : ruled;
       if (!byRisk || ruled !== fallback) return ruled;
       entry ??= known.recheck(server, tool);
       return entry ? riskDecision(tool, entry) : unknown;

@@ -13,8 +13,16 @@ export interface Decision {
   limits?: readonly CompiledLimit[];
   /** require_approval: how the call waits for a person. */
   approval?: ApprovalRule;
+  /** What the risk catalogue says about the tool, when the decision used it or holds the call for a person. */
+  classified?: Classified;
   /** Set once a person (or the clock) has decided a held call: what the audit log records. */
   approved?: { id: string; state: 'approved' | 'pending' | 'denied' | 'expired' | 'withdrawn' };
+}
+
+export interface Classified {
+  category: string;
+  risk: string;
+  evidence: readonly string[];
 }
 
 export interface ApprovalRule {

@@ -39,6 +39,7 @@ export async function gateVerdict(
       session: identity.session,
       rule: decision.rule,
       reason: decision.reason,
+      classified: decision.classified,
       approval: decision.approval,
     },
     signal,

@@ -226,3 +226,21 @@ describe('look-alike names of a changed or critical tool', () => {
     }
   });
 });
+
+describe('the catalogue label on calls held for approval', () => {
+  test('an explicit require_approval rule carries the tool\'s category, risk class and evidence; other decisions do not', () => {
+    const p = policyOf('    tools:\n      delete_repo: require_approval\n      search_issues: allow\n', fakeCatalog(CATALOG).lookup);
+    const held = p.decide('delete_repo');
+    assert.equal(held.action, 'require_approval');
+    assert.equal(held.rule, 'servers.gh.tools.delete_repo');
+    assert.deepEqual(held.classified, { category: 'Destructive', risk: 'Critical', evidence: ['name verb "delete"', 'description: "delete a repository"'] });
+    assert.equal(p.decide('search_issues').classified, undefined);
+  });
+
+  test('by_risk decisions carry the label too; a tool the catalogue does not know has none', () => {
+    const p = policyOf('    default: by_risk\n    tools:\n      unknown_tool: require_approval\n', fakeCatalog(CATALOG).lookup);
+    assert.deepEqual(p.decide('run_workflow').classified, { category: 'Execute', risk: 'High', evidence: ['name verb "run"', 'parameter "command"'] });
+    assert.equal(p.decide('unknown_tool').action, 'require_approval');
+    assert.equal(p.decide('unknown_tool').classified, undefined);
+  });
+});
