@@ -94,7 +94,8 @@ export function commentLine(text: string, max = COMMENT_MAX): string {
  * whose name cannot be an exact rule key (a glob character, brackets, outer spaces…) gets a comment instead of a
  * rule; `default: by_risk` decides it. The text is checked with the loader before it is returned.
  */
-export function recommendedPolicy(servers: ScannedServer[], options: { date?: Date } = {}): string {
+/** `options.gateway`: a `gateway:` block to carry over as written (from the scanned file), so the policy runs where it did. */
+export function recommendedPolicy(servers: ScannedServer[], options: { date?: Date; gateway?: Record<string, unknown> } = {}): string {
   const seen = new Set<string>();
   for (const { name } of servers) {
     if (!SERVER_NAME.test(name)) throw new GatewayError(ErrorCode.USAGE, `invalid server name "${name}": use letters, digits, _ and -, starting with a letter or digit`);
@@ -114,7 +115,9 @@ export function recommendedPolicy(servers: ScannedServer[], options: { date?: Da
     serverMap.items.push(pair);
   }
   const root = new YAMLMap();
-  root.items.push(doc.createPair('version', 1), doc.createPair('servers', serverMap));
+  root.items.push(doc.createPair('version', 1));
+  if (options.gateway) root.items.push(doc.createPair('gateway', options.gateway));
+  root.items.push(doc.createPair('servers', serverMap));
   doc.contents = root;
   const text = stringify(doc);
   const problems = validatePolicyText(text, 'recommended policy');

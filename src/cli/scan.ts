@@ -85,9 +85,10 @@ export async function run(args: string[], io: Io = process): Promise<number> {
 
   let store: CatalogStore = createMemoryCatalog();
   let targets: Target[];
+  let gateway: Record<string, unknown> | undefined;
   if (values.config) {
     const config = await loadConfig(values.config);
-    targets = await configuredTargets(values.config, config.servers, values.server);
+    ({ targets, gateway } = await configuredTargets(values.config, config.servers, values.server));
     store = await openCatalog(catalogUrl(config.gateway));
   } else if (values.upstream) {
     const headers = parseHeaders(values.header, USAGE);
@@ -129,7 +130,7 @@ export async function run(args: string[], io: Io = process): Promise<number> {
       io.stderr.write(`policylayer scan: no server could be scanned; ${policyOut} was not written\n`);
       return 1;
     }
-    const text = recommendedPolicy(scanned);
+    const text = recommendedPolicy(scanned, gateway ? { gateway } : {});
     const problems = validatePolicyText(text, policyOut);
     // The generator is meant never to produce an invalid file; if it does, say so rather than write it.
     if (problems.length > 0) throw new Error(`the recommended policy is invalid (a bug; please report it):\n${formatProblems(problems)}`);
@@ -156,12 +157,16 @@ function jsonResult(r: Scanned): unknown {
 }
 
 /** The servers of a policy file, with their connection settings as written (`${VAR}` unexpanded) for the written policy. */
-async function configuredTargets(file: string, servers: Record<string, ServerConfig>, only: string[] | undefined): Promise<Target[]> {
+async function configuredTargets(
+  file: string,
+  servers: Record<string, ServerConfig>,
+  only: string[] | undefined,
+): Promise<{ targets: Target[]; gateway?: Record<string, unknown> }> {
   const unknown = (only ?? []).filter((n) => !Object.hasOwn(servers, n));
   if (unknown.length > 0) throw usageError(`--server ${unknown.join(', ')}: not in ${file} (it has ${Object.keys(servers).join(', ') || 'no servers'})`, USAGE);
   const { readFile } = await import('node:fs/promises');
-  const raw = parseDocument(await readFile(file, 'utf8')).toJS() as { servers?: Record<string, Record<string, unknown>> };
-  return Object.entries(servers)
+  const raw = parseDocument(await readFile(file, 'utf8')).toJS() as { gateway?: Record<string, unknown>; servers?: Record<string, Record<string, unknown>> };
+  const targets = Object.entries(servers)
     .filter(([name]) => !only || only.includes(name))
     .map(([name, cfg]) => {
       const written = raw.servers?.[name] ?? {};
@@ -169,6 +174,7 @@ async function configuredTargets(file: string, servers: Record<string, ServerCon
       for (const key of ['command', 'url', 'headers', 'env'] as const) if (written[key] !== undefined) (spec as Record<string, unknown>)[key] = written[key];
       return { name, spec, connect: cfg };
     });
+  return { targets, ...(raw.gateway && { gateway: raw.gateway }) };
 }
 
 const RUNNERS = /^(npx|pnpx|bunx|uvx|node|nodejs|python3?|deno|bun|uv|pipx|docker|tsx|ts-node)$/;
@@ -188,7 +194,10 @@ export function nameFromCommand(command: string[]): string {
 
 export function nameFromUrl(url: string): string {
   try {
-    return sanitize(new URL(url).hostname.split('.').filter((p) => p !== 'www' && p !== 'mcp')[0] ?? 'remote');
+    const host = new URL(url).hostname;
+    // An IP address names no service (127.0.0.1 would become "127").
+    if (/^[\d.]+$/.test(host) || host.startsWith('[')) return 'remote';
+    return sanitize(host.split('.').filter((p) => p !== 'www' && p !== 'mcp')[0] ?? 'remote');
   } catch {
     return 'remote';
   }
