@@ -30,6 +30,8 @@ export interface CatalogEntry {
   risk: Risk;
   confidence: number;
   evidence: string[];
+  /** The classifier revision that labelled the entry; a listing under a newer one relabels it. */
+  classifier?: number;
   /** ISO 8601 times. */
   firstSeen: string;
   updatedAt: string;

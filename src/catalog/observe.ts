@@ -5,6 +5,9 @@ import { classifyTool, type ToolAnnotations } from './classify.js';
 import type { CatalogEntry, ToolDefinition } from './entry.js';
 import type { CatalogStore } from './store.js';
 
+/** Raised whenever the classifier's rules change, so that catalogued tools are relabelled when next listed. */
+export const CLASSIFIER_REVISION = 2;
+
 /** Per server at most this many tools are kept (a server cannot grow the catalogue without bound). */
 export const MAX_TOOLS_PER_SERVER = 10_000;
 
@@ -51,6 +54,7 @@ function classified(server: string, def: ToolDefinition, hash: string, at: strin
     risk: c.risk,
     confidence: c.confidence,
     evidence: c.evidence,
+    classifier: CLASSIFIER_REVISION,
     firstSeen: at,
     updatedAt: at,
   };
@@ -66,7 +70,11 @@ export function observeTools(store: CatalogStore, server: string, tools: readonl
     if (!def) continue;
     const hash = definitionHash(def);
     const prior = store.get(server, def.name);
-    if (prior?.hash === hash) continue;
+    if (prior?.hash === hash) {
+      // Same definition, older rules: relabel it, pin and status unchanged.
+      if (prior.classifier !== CLASSIFIER_REVISION) result.written.push({ ...prior, ...pick(classified(server, def, hash, at)), updatedAt: at });
+      continue;
+    }
     if (!prior) {
       if (known < 0) known = store.tools(server).length;
       if (known + result.added.length >= MAX_TOOLS_PER_SERVER) continue;
@@ -110,4 +118,5 @@ const pick = (e: CatalogEntry) => ({
   risk: e.risk,
   confidence: e.confidence,
   evidence: e.evidence,
+  classifier: CLASSIFIER_REVISION,
 });

@@ -2,7 +2,7 @@
 // it (and the store); writes by other processes (`catalog accept`, `servers add`) are picked up by a cheap poll.
 import type { Category, Risk } from './classify.js';
 import type { CatalogEntry, PinStatus } from './entry.js';
-import { definitionHash, observeTools, toolDefinition, type ObserveResult } from './observe.js';
+import { CLASSIFIER_REVISION, definitionHash, observeTools, toolDefinition, type ObserveResult } from './observe.js';
 import type { CatalogStore } from './store.js';
 
 export interface ViewEntry {
@@ -11,6 +11,7 @@ export interface ViewEntry {
   readonly status: PinStatus;
   readonly evidence: readonly string[];
   readonly hash: string;
+  readonly classifier?: number | undefined;
 }
 
 /** What policy decisions need from the catalogue. */
@@ -36,7 +37,7 @@ export interface CatalogViewOptions {
   onError?: (err: Error) => void;
 }
 
-const toView = (e: CatalogEntry): ViewEntry => ({ category: e.category, risk: e.risk, status: e.status, evidence: e.evidence, hash: e.hash });
+const toView = (e: CatalogEntry): ViewEntry => ({ category: e.category, risk: e.risk, status: e.status, evidence: e.evidence, hash: e.hash, classifier: e.classifier });
 
 export function createCatalogView(store: CatalogStore, opts: CatalogViewOptions = {}): CatalogView {
   const servers = new Map<string, Map<string, ViewEntry>>();
@@ -96,7 +97,8 @@ export function createCatalogView(store: CatalogStore, opts: CatalogViewOptions 
         if (!def) continue;
         const text = JSON.stringify(tool);
         if (texts.get(def.name) === text && known.has(def.name)) continue;
-        if (known.get(def.name)?.hash !== definitionHash(def)) differing.push(tool);
+        const prior = known.get(def.name);
+        if (prior?.hash !== definitionHash(def) || prior.classifier !== CLASSIFIER_REVISION) differing.push(tool);
         if (texts.size < 10_000 || texts.has(def.name)) texts.set(def.name, text);
       }
       if (differing.length === 0) return undefined;

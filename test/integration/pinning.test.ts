@@ -69,9 +69,9 @@ interface AuditRow {
   detail?: string;
 }
 
-/** `audit query` rows once `ready` holds for them, or as they are after 5 s (the audit log is flushed in batches). */
+/** `audit query` rows once `ready` holds for them, or as they are after 15 s (the audit log is flushed in batches; CI machines are slow). */
 async function auditRows(file: string, filters: string[], ready: (rows: AuditRow[]) => boolean): Promise<AuditRow[]> {
-  const end = Date.now() + 5000;
+  const end = Date.now() + 15_000;
   for (;;) {
     const r = await runCli('audit', 'query', '-c', file, ...filters, '--format', 'json');
     assert.equal(r.code, 0, r.stderr);

@@ -341,3 +341,22 @@ describe('createToolWatch and createCatalogView', () => {
     assert.equal(view.lookup('s', 'get_notes'), undefined);
   });
 });
+
+test('an entry labelled by older classifier rules is relabelled when listed again; its pin and status stay', () => {
+  const store = createMemoryCatalog();
+  observeTools(store, 's', [VAPI_LOGOUT], T0);
+  const current = store.get('s', 'vapi_logout')!;
+  // As an earlier release stored it: no revision, another label.
+  const { classifier: _, ...old } = current;
+  store.put([{ ...old, category: 'Write', risk: 'Medium', evidence: ['old rules'] }]);
+  const result = observeTools(store, 's', [VAPI_LOGOUT], T1);
+  assert.deepEqual([result.added, result.changed, result.restored], [[], [], []]);
+  const relabelled = store.get('s', 'vapi_logout')!;
+  assert.deepEqual([relabelled.category, relabelled.risk, relabelled.status], ['Destructive', 'Critical', 'accepted']);
+  assert.equal(relabelled.acceptedHash, current.acceptedHash);
+  assert.equal(relabelled.firstSeen, current.firstSeen);
+  // Once relabelled, an identical listing writes nothing.
+  const again = counted(store);
+  observeTools(again.store, 's', [VAPI_LOGOUT], T2);
+  assert.equal(again.puts, 0);
+});
