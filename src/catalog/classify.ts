@@ -1,21 +1,8 @@
 // Risk classifier for MCP tools: name verbs, description phrases, parameters and annotations → category, risk, evidence.
+import { nameReading, readDescription, readName, reading, SIDE_EFFECT, SOFT } from './wording.js';
 import {
-  CONDITIONS,
-  CONTRAST,
-  DESCRIPTION_VERBS,
-  DESTRUCTIVE,
-  EXECUTE,
-  EXECUTE_OBJECT,
-  FINANCIAL,
-  FINANCIAL_NOUNS,
-  FINANCIAL_OBJECT,
-  FIXED_RESULT_NOUNS,
-  IRREVERSIBLE,
-  NAME_VERBS,
-  NEGATIONS,
-  READ,
-  VERB_POSITION,
-  WRITE,
+  ACTION_PARAMETERS, CODE_BY_NAME, CODE_PARAMETERS, CONFIRM_PARAMETERS, DESTRUCTIVE, EXECUTE, EXECUTE_PARAMETERS,
+  FINANCIAL, HOLDS_CODE, HTTP_REQUEST, NAME_VERBS, QUERY_PARAMETERS, READ, RUNS_CODE, SOFT_ACTIONS, SQL, WRITE,
 } from './vocabulary.js';
 
 export type Category = 'Read' | 'Write' | 'Execute' | 'Destructive' | 'Financial';
@@ -46,6 +33,7 @@ const CATEGORIES: readonly Category[] = ['Read', 'Write', 'Execute', 'Destructiv
 const RISKS: readonly Risk[] = ['Low', 'Medium', 'High', 'Critical'];
 const BASE_RISK: readonly number[] = [0, 1, 2, 3, 3];
 const HIGH = 2;
+const DROPPED = -1;
 
 // Where a signal came from, and how much it alone is worth as confidence: annotations are server claims, not proof.
 const NAME = 0;
@@ -53,21 +41,30 @@ const PARAMETER = 1;
 const DESCRIPTION = 2;
 const ANNOTATION = 3;
 const SOURCE_WEIGHT: readonly number[] = [0.9, 0.85, 0.75, 0.6];
-const MAX_DESCRIPTION_HITS = 4;
 
 // Scratch signal list reused by every call (classification is synchronous), so a call allocates little beyond its result.
 const signalRank: number[] = [];
 const signalSource: number[] = [];
+const signalFlags: number[] = [];
 const signalText: string[] = [];
 let signalCount = 0;
-let readEvidence = '';
 let riskHint = '';
 
-function signal(rank: number, source: number, text: string): void {
+/** Adds a signal to the scratch list and returns its position. */
+function signal(rank: number, source: number, text: string, flags = 0): number {
   signalRank[signalCount] = rank;
   signalSource[signalCount] = source;
+  signalFlags[signalCount] = flags;
   signalText[signalCount] = text;
-  signalCount++;
+  return signalCount++;
+}
+
+function nameSignal(rank: number, text: string, flags: number): number {
+  return signal(rank, NAME, text, flags);
+}
+
+function descriptionSignal(rank: number, text: string, flags: number): number {
+  return signal(rank, DESCRIPTION, text, flags);
 }
 
 const ACRONYM_THEN_WORD = /([A-Z]+)([A-Z][a-z])/g;
@@ -86,139 +83,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Name verbs: the first verb decides what noun-like words mean ("get_refund" reads, "refund_payment" pays). */
-function scanName(words: string[]): number {
-  let primary = -1;
-  let primaryRank = -1;
-  for (let i = 0; i < words.length; i++) {
-    let word = words[i]!;
-    let shown = word;
-    const next = words[i + 1];
-    if ((word === 'log' || word === 'sign') && (next === 'out' || next === 'off')) {
-      word = 'logout';
-      shown = `${words[i]} ${next}`;
-    }
-    const verb = NAME_VERBS.get(word);
-    if (!verb || (verb.nounToo && primary >= 0)) continue;
-    if (primary < 0) {
-      primary = i;
-      primaryRank = verb.rank;
-    }
-    if (verb.rank === READ) {
-      if (!readEvidence) readEvidence = `name verb "${shown}"`;
-    } else if (verb.rank === EXECUTE && next !== undefined && FIXED_RESULT_NOUNS.has(next)) {
-      // "run_funnel_query": a query whose shape the tool fixes reads; arbitrary SQL is caught by its parameter.
-      if (!readEvidence) readEvidence = `name "${shown} ${next}" (a fixed query)`;
-    } else {
-      signal(verb.rank, NAME, `name verb "${shown}"`);
-    }
-  }
-  if (primaryRank === WRITE || primaryRank === DESTRUCTIVE) {
-    for (let i = 0; i < words.length; i++) {
-      if (i !== primary && FINANCIAL_NOUNS.has(words[i]!)) {
-        signal(FINANCIAL, NAME, `name verb "${words[primary]}" on "${words[i]}"`);
-        break;
-      }
-    }
-  }
-  if (primaryRank !== READ && words.some((w) => w === 'request' || w === 'requests') && words.some((w) => w === 'api' || w === 'http' || w === 'graphql' || w === 'rest')) {
-    signal(EXECUTE, NAME, `name "${words.join('_')}" (arbitrary API request)`);
-  }
-  return primaryRank;
-}
-
-const TOKEN = /[\p{L}\p{N}][\p{L}\p{N}'’_-]*|[.;:!?,()\n]/gu;
-const QUOTE = /[\p{L}\p{N}'’-]+(?:[ \t]+[\p{L}\p{N}'’-]+){0,2}/uy;
-const LOG_WORDS = new Set(['log', 'logs', 'logging', 'sign', 'signs', 'signing']);
-
-/** Quotes from `start` to `end` or, if longer, the verb at `verbAt` and the two words after it. */
-function quoteAt(text: string, start: number, end: number, verbAt = start): string {
-  QUOTE.lastIndex = verbAt;
-  const m = QUOTE.exec(text);
-  const quoteEnd = m ? Math.max(end, verbAt + m[0].length) : end;
-  return `description: "${text.slice(start, quoteEnd)}"`;
-}
-
-/**
- * Description phrases. A verb counts only in verb position (clause start, after "and"/"to"/"will"…), which keeps nouns
- * ("lists charges") and negations ("does not delete") out; situation clauses ("Use this if …") count only for "to X".
- */
-function scanDescription(text: string): void {
-  const lower = text.toLowerCase();
-  let prev = '';
-  let negated = false;
-  let inCondition = false;
-  let pendingLog = -1;
-  let hits = 0;
-  TOKEN.lastIndex = 0;
-  for (let m = TOKEN.exec(lower); m !== null && hits < MAX_DESCRIPTION_HITS; m = TOKEN.exec(lower)) {
-    const token = m[0];
-    if (token.length === 1 && '.;:!?,()\n'.includes(token)) {
-      prev = '';
-      negated = false;
-      inCondition = false;
-      pendingLog = -1;
-      continue;
-    }
-    if (pendingLog >= 0) {
-      if (token === 'out' || token === 'off') {
-        signal(DESTRUCTIVE, DESCRIPTION, quoteAt(lower, pendingLog, m.index + token.length, m.index));
-        hits++;
-      }
-      pendingLog = -1;
-    }
-    if (NEGATIONS.has(token) || token.endsWith("n't")) {
-      negated = true;
-    } else if (CONTRAST.has(token)) {
-      negated = false;
-      prev = '';
-      continue;
-    } else if (CONDITIONS.has(token)) {
-      inCondition = true;
-    } else if (!negated && (!inCondition || prev === 'to')) {
-      const verbPosition = prev === '' || VERB_POSITION.has(prev);
-      const verb = DESCRIPTION_VERBS.get(token);
-      if (verbPosition && LOG_WORDS.has(token)) {
-        pendingLog = m.index;
-      } else if (verb && verb.rank !== READ && (verbPosition || verb.anywhere)) {
-        const after = m.index + token.length;
-        if (verb.needsObject) {
-          EXECUTE_OBJECT.lastIndex = after;
-          const object = EXECUTE_OBJECT.exec(lower);
-          if (object) {
-            signal(EXECUTE, DESCRIPTION, quoteAt(lower, m.index, after + object[0].length));
-            hits++;
-          }
-        } else {
-          FINANCIAL_OBJECT.lastIndex = after;
-          const money = verb.rank === WRITE || verb.rank === DESTRUCTIVE ? FINANCIAL_OBJECT.exec(lower) : null;
-          signal(money ? FINANCIAL : verb.rank, DESCRIPTION, quoteAt(lower, m.index, money ? after + money[0].length : after));
-          hits++;
-        }
-      } else if (verb && verbPosition && !readEvidence) {
-        readEvidence = quoteAt(lower, m.index, m.index + token.length);
-      }
-    }
-    prev = token;
-  }
-  const irreversible = IRREVERSIBLE.exec(lower);
-  if (irreversible) signal(DESTRUCTIVE, DESCRIPTION, `description: "${irreversible[0]}"`);
-}
-
-const EXECUTE_PARAMETERS = new Set(['command', 'commands', 'cmd', 'script', 'sql', 'shell', 'bash', 'javascript', 'python']);
-const CODE_PARAMETERS = new Set(['code', 'expression', 'source', 'snippet']);
-const QUERY_PARAMETERS = new Set(['query', 'statement']);
-const ACTION_PARAMETERS = new Set(['action', 'operation', 'op', 'command', 'verb']);
-const CONFIRM_PARAMETERS = new Set(['confirm', 'confirmed', 'confirmation', 'force', 'forced']);
-const RUNS_CODE = /\b(?:execut|evaluat|run|javascript|python|shell|script)/i;
-const SQL = /\bsql\b/i;
-
 function parameterText(prop: Record<string, unknown> | undefined): string {
   return typeof prop?.['description'] === 'string' ? prop['description'] : '';
 }
 
-/** Parameters: what the caller can put in (a command, SQL, an amount with a currency) shows what the tool does. */
-function scanParameters(schema: unknown, toolName: string, description: string, primaryRank: number): void {
+/**
+ * Parameters: what the caller can put in (a command, SQL, an amount with a currency) shows what the tool does.
+ * `changesState`: the name or the lead says the tool changes something, so a currency it takes is money it moves.
+ */
+function scanParameters(schema: unknown, toolName: string, changesState: boolean, primaryRank: number): void {
   if (!isRecord(schema) || !isRecord(schema['properties'])) return;
   const props = schema['properties'];
   const required = Array.isArray(schema['required']) ? schema['required'] : [];
@@ -233,35 +106,49 @@ function scanParameters(schema: unknown, toolName: string, description: string, 
     const words = nameWords(key);
     const first = words[0] ?? '';
     const last = words.at(-1) ?? '';
+    const text = parameterText(prop);
     if (!amount && words.includes('amount')) amount = key;
     if (!currency && words.includes('currency')) currency = key;
     if (!url && (last === 'url' || last === 'uri' || last === 'endpoint')) url = key;
     if (!method && last === 'method') method = key;
     if (textual && EXECUTE_PARAMETERS.has(last) && !Array.isArray(prop?.['enum'])) {
-      signal(EXECUTE, PARAMETER, `parameter "${key}"`);
-    } else if (textual && CODE_PARAMETERS.has(last) && (RUNS_CODE.test(parameterText(prop)) || RUNS_CODE.test(description))) {
+      if (CODE_BY_NAME.has(last) || text === '' || HOLDS_CODE.test(text)) signal(EXECUTE, PARAMETER, `parameter "${key}"`);
+    } else if (textual && CODE_PARAMETERS.has(last) && (RUNS_CODE.test(text) || reading.executes)) {
       signal(EXECUTE, PARAMETER, `parameter "${key}" (code that runs)`);
-    } else if (textual && QUERY_PARAMETERS.has(last) && (SQL.test(parameterText(prop)) || SQL.test(description) || SQL.test(toolName))) {
+    } else if (textual && QUERY_PARAMETERS.has(last) && (SQL.test(text) || SQL.test(toolName) || SQL.test(leadText()))) {
       signal(EXECUTE, PARAMETER, `parameter "${key}" (SQL)`);
     }
     if (CONFIRM_PARAMETERS.has(first) && !riskHint) {
       riskHint = `parameter "${key}"${required.includes(key) ? ' (required)' : ''} asks for confirmation`;
     }
-    if (ACTION_PARAMETERS.has(last) && Array.isArray(prop?.['enum'])) scanActionEnum(key, prop['enum']);
+    // A tool whose name reads takes an action enum as a filter ("list_adjustments" by action: refund | credit).
+    if (ACTION_PARAMETERS.has(last) && Array.isArray(prop?.['enum']) && primaryRank !== READ) scanActionEnum(key, prop['enum']);
   }
   if (amount && currency && primaryRank !== READ) signal(FINANCIAL, PARAMETER, `parameter "${amount}" with "${currency}"`);
-  if (url && method) signal(EXECUTE, PARAMETER, `parameter "${method}" with "${url}" (arbitrary request)`);
+  else if (currency && changesState) signal(FINANCIAL, PARAMETER, `parameter "${currency}" (money in a state change)`);
+  if (url && (method || HTTP_REQUEST.test(leadText()))) {
+    signal(EXECUTE, PARAMETER, method ? `parameter "${method}" with "${url}" (arbitrary request)` : `parameter "${url}" (arbitrary HTTP request)`);
+    // "browser_delete: Perform an HTTP DELETE request": the name's verb is the request's method, not the tool's act.
+    if (nameReading.httpMethodSignal >= 0) signalRank[nameReading.httpMethodSignal] = DROPPED;
+  }
 }
 
-/** A multi-action tool (`action: "list" | "delete"`) is as dangerous as its most dangerous action. */
+/**
+ * A multi-action tool (`action: "list" | "delete"`) is as dangerous as its most dangerous action; "remove" among
+ * add/list actions takes an entry out of a set (detaches it), which is a bounded change.
+ */
 function scanActionEnum(key: string, values: unknown[]): void {
+  // An HTTP method list (GET | POST | DELETE) names requests, which the url/method rule weighs.
+  if (values.some((v) => v === 'GET' || v === 'POST' || v === 'PUT' || v === 'PATCH')) return;
   let bestRank = READ;
   let bestValue = '';
   for (const value of values) {
     if (typeof value !== 'string') continue;
-    const verb = NAME_VERBS.get(nameWords(value)[0] ?? '');
-    if (verb && verb.rank > bestRank) {
-      bestRank = verb.rank;
+    const first = nameWords(value)[0] ?? '';
+    const verb = NAME_VERBS.get(first);
+    const rank = verb ? (SOFT_ACTIONS.has(first) ? WRITE : verb.rank) : READ;
+    if (rank > bestRank) {
+      bestRank = rank;
       bestValue = value;
     }
   }
@@ -281,24 +168,66 @@ function scanAnnotations(annotations: ToolAnnotations | undefined): void {
   if (annotations?.readOnlyHint === false) signal(WRITE, ANNOTATION, 'annotation readOnlyHint: false');
 }
 
+/**
+ * Weighs each signal by where it came from. A name whose verb reads is not made Write by the description's write
+ * words (usually guidance) unless they follow a read in the lead ("gets a note and marks it read"); a name whose verb
+ * writes is not made Destructive by a soft removal ("hide_highlight: Remove a highlight"); annotations count only
+ * when neither the name nor the lead says the tool reads.
+ */
+function weighSignals(nameRank: number, readBasis: boolean): number {
+  let best = READ;
+  for (let i = 0; i < signalCount; i++) {
+    let rank = signalRank[i]!;
+    const source = signalSource[i]!;
+    const flags = signalFlags[i]!;
+    if (source === DESCRIPTION && rank === WRITE && readBasis && (flags & SIDE_EFFECT) === 0) rank = DROPPED;
+    else if (source === DESCRIPTION && rank === DESTRUCTIVE && nameRank === WRITE && (flags & SOFT) !== 0) rank = WRITE;
+    else if (source === ANNOTATION && readBasis) rank = DROPPED;
+    signalRank[i] = rank;
+    if (rank > best) best = rank;
+  }
+  return best;
+}
+
 function round(value: number): number {
   return Math.round(Math.min(0.99, Math.max(0.05, value)) * 100) / 100;
 }
 
+/** The lead, for the few parameter rules that read it ("Perform an HTTP GET request", "SQL to run"). */
+function leadText(): string {
+  return reading.leadEnd < reading.lower.length ? reading.lower.slice(0, reading.leadEnd) : reading.lower;
+}
+
+/**
+ * The lead may say what an ambiguous name means: a "drop" onto an element is a gesture, and a name whose only verb is
+ * a trailing noun ("browser_network_request: Returns the details of a request") gives way to the lead's verb.
+ * Returns the name's rank after that, -1 when it gave way.
+ */
+function nameRankAfterLead(nameSignals: number): number {
+  if (reading.dropGesture && nameReading.dropSignal >= 0) signalRank[nameReading.dropSignal] = WRITE;
+  if (!nameReading.trailingNoun || reading.firstRank < 0) return nameReading.rank;
+  for (let i = 0; i < nameSignals; i++) signalRank[i] = DROPPED;
+  return -1;
+}
+
 export function classifyTool(tool: ClassifiableTool): Classification {
   signalCount = 0;
-  readEvidence = '';
   riskHint = '';
-  const primaryRank = scanName(nameWords(tool.name));
-  const description = typeof tool.description === 'string' ? tool.description : '';
-  if (description) scanDescription(description);
-  scanParameters(tool.inputSchema, tool.name, description, primaryRank);
+  readName(nameWords(tool.name), nameSignal);
+  const nameSignals = signalCount;
+  readDescription(typeof tool.description === 'string' ? tool.description : '', descriptionSignal);
+  const nameRank = nameRankAfterLead(nameSignals);
+  // The name's verb, or without one the lead's first verb, says what the tool mainly does.
+  const readBasis = nameRank === READ || (nameRank < 0 && reading.firstRank === READ);
+  const changesState = nameRank >= WRITE || (nameRank < 0 && reading.firstRank >= WRITE);
+  scanParameters(tool.inputSchema, tool.name, changesState, nameRank);
   scanAnnotations(tool.annotations);
-  const readOnlyClaimed = tool.annotations?.readOnlyHint === true;
+  const best = weighSignals(nameRank, readBasis);
+  return conclude(best, nameReading.readQuote || reading.readQuote, tool.annotations?.readOnlyHint === true);
+}
 
-  let best = READ;
-  for (let i = 0; i < signalCount; i++) if (signalRank[i]! > best) best = signalRank[i]!;
-
+/** Category, risk, the evidence for the winning category and how far the sources agree. */
+function conclude(best: number, readEvidence: string, readOnlyClaimed: boolean): Classification {
   const evidence: string[] = [];
   let confidence: number;
   if (best === READ) {
@@ -314,8 +243,7 @@ export function classifyTool(tool: ClassifiableTool): Classification {
       const source = signalSource[i]!;
       if ((sources & (1 << source)) === 0) {
         sources |= 1 << source;
-        confidence = SOURCE_WEIGHT[source]!;
-        if (confidence > strongest) strongest = confidence;
+        if (SOURCE_WEIGHT[source]! > strongest) strongest = SOURCE_WEIGHT[source]!;
       }
       if (!evidence.includes(signalText[i]!)) evidence.push(signalText[i]!);
     }

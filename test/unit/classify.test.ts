@@ -183,6 +183,119 @@ test('evidence quotes what decided, and Read says nothing else fired', () => {
   assert.deepEqual(classifyTool({ name: 'x', description: 'Permanently deletes the workspace.' }).evidence, ['description: "deletes the workspace"']);
 });
 
+const str = { type: 'string' };
+const categories = (cases: [ClassifiableTool, Category][]): void => {
+  const wrong = cases.map(([tool, expected]) => ({ tool: tool.name, expected, got: classifyTool(tool) })).filter((r) => r.got.category !== r.expected);
+  assert.deepEqual(wrong, []);
+};
+
+test('the lead sentence says what a tool does; later usage guidance does not, unless it marks an irreversible effect', () => {
+  categories([
+    [{ name: 'inventory', description: 'Returns stock levels per warehouse. Set includeEmpty to add empty bins. Update your cache after calling.' }, 'Read'],
+    [{ name: 'notes.lookup', description: 'Finds a note by title.\n\nAfterwards create a task or send a reminder with the other tools.' }, 'Read'],
+    [{ name: 'widgetTool', description: '🎯 Purpose:\n1. Deletes widgets that are no longer used.' }, 'Destructive'],
+    [{ name: 'workspace', description: 'Call this tool when you are done. Removes the temporary workspace.' }, 'Destructive'],
+    [{ name: 'ProjectArchive', description: 'Archives a project. Archived projects are permanently deleted after 30 days.' }, 'Destructive'],
+    [{ name: 'metrics', description: 'Returns metrics between the start and end dates.' }, 'Read'],
+    [{ name: 'catalog', description: 'Browse plugins. Triggers: fired on install.' }, 'Read'],
+  ]);
+});
+
+test('a name whose verb reads stays Read against write words in the description, except a write done as well', () => {
+  categories([
+    [{ name: 'crawlSite', description: 'Start a crawl of the site and poll until it completes.' }, 'Read'],
+    [{ name: 'getUploadUrl', description: 'Get a presigned URL to upload a file to.' }, 'Read'],
+    [{ name: 'list-events', description: 'Lists events, including comments, reviews, and updates on tickets.' }, 'Read'],
+    [{ name: 'read_message', description: 'Reads a message and marks it as seen.' }, 'Write'],
+    [{ name: 'get_or_create_tag' }, 'Write'],
+    [{ name: 'settings', description: 'List, get, or set workspace settings.' }, 'Write'],
+    [{ name: 'items', description: 'Add/update/delete items in a list.' }, 'Destructive'],
+  ]);
+  // Annotations do not overrule a reading name, but still raise the risk.
+  const hinted = classifyTool({ name: 'search_catalog', annotations: { readOnlyHint: false, destructiveHint: true } });
+  assert.equal(hinted.category, 'Read');
+  assert.equal(hinted.risk, 'High');
+});
+
+test('the primary verb of a name: nouns that are verbs too yield to a plain verb, "start" to the activity, compounds', () => {
+  categories([
+    [{ name: 'tag_list' }, 'Read'],
+    [{ name: 'status-update' }, 'Write'],
+    [{ name: 'startScan' }, 'Read'],
+    [{ name: 'start_server' }, 'Write'],
+    [{ name: 'dry-run-deploy' }, 'Read'],
+    [{ name: 'evaluate_model' }, 'Read'],
+    [{ name: 'eval' }, 'Execute'],
+    [{ name: 'resolveThread' }, 'Write'],
+    [{ name: 'resolve_hostname' }, 'Read'],
+    [{ name: 'show_toast' }, 'Write'],
+    [{ name: 'convert_currency', inputSchema: { properties: { amount: { type: 'number' }, currency: str } } }, 'Read'],
+    [{ name: 'network_request', description: 'Returns the headers and body of a captured request.' }, 'Read'],
+    // A dangerous noun-verb is never read away by the description.
+    [{ name: 'jobs.run', description: 'Gets the status of a job run.' }, 'Execute'],
+    [{ name: 'WriteFile', description: 'Writes text to a path.' }, 'Destructive'],
+    [{ name: 'write_comment' }, 'Write'],
+  ]);
+});
+
+test('soft removals: Write when they restate a writing name or are offered instead of a write; a removal done as well counts', () => {
+  categories([
+    [{ name: 'hide_tooltip', description: 'Removes the tooltip from the page.' }, 'Write'],
+    [{ name: 'tags.update', description: 'Add or remove tags on a document.' }, 'Write'],
+    [{ name: 'members', inputSchema: { properties: { action: { type: 'string', enum: ['list', 'add', 'remove'] } } } }, 'Write'],
+    [{ name: 'end_session', description: 'Ends the session and clears stored tokens.' }, 'Destructive'],
+    [{ name: 'labels_write', inputSchema: { properties: { method: { type: 'string', enum: ['create', 'update', 'delete'] } } } }, 'Destructive'],
+    [{ name: 'dropFile', description: 'Drops a file onto the upload area.' }, 'Write'],
+    [{ name: 'drag-and-drop' }, 'Write'],
+    [{ name: 'drop_index' }, 'Destructive'],
+  ]);
+});
+
+test('Execute: caller-controlled code, requests and deploys, and what the executed code may do does not count', () => {
+  const url = { type: 'object', properties: { url: str } };
+  categories([
+    [{ name: 'graphql', description: 'Executes a GraphQL mutation to create, update or delete records.' }, 'Execute'],
+    [{ name: 'db', description: 'Runs SQL statements (SELECT, INSERT, UPDATE, DELETE).', inputSchema: sql }, 'Execute'],
+    [{ name: 'http_delete', description: 'Send an HTTP DELETE request to a URL.', inputSchema: url }, 'Execute'],
+    [{ name: 'api', inputSchema: { properties: { url: str, method: { type: 'string', enum: ['GET', 'POST', 'DELETE'] } } } }, 'Execute'],
+    [{ name: 'getPage', description: 'Gets a web page as markdown.', inputSchema: url }, 'Read'],
+    [{ name: 'publishPipeline' }, 'Execute'],
+    [{ name: 'chart-upgrade', description: 'Upgrades a chart release in the cluster.' }, 'Execute'],
+    [{ name: 'apply_config', description: 'Apply a YAML manifest to the cluster.' }, 'Execute'],
+    [{ name: 'apply_label' }, 'Write'],
+    [{ name: 'terminal_send', description: 'Sends keystrokes to an open terminal session.' }, 'Execute'],
+    [{ name: 'rerunJob' }, 'Execute'],
+    [{ name: 'register', inputSchema: { properties: { script: { type: 'string', description: 'Name of the stored script to attach' } } } }, 'Write'],
+  ]);
+});
+
+test('Financial: money-moving or commitment-changing verbs on financial nouns, not records about them', () => {
+  categories([
+    [{ name: 'list_payouts' }, 'Read'],
+    [{ name: 'list_transactions', inputSchema: { properties: { action: { type: 'string', enum: ['refund', 'charge'] } } } }, 'Read'],
+    [{ name: 'delete_card_payment_method' }, 'Destructive'],
+    [{ name: 'payment_reminder_send' }, 'Write'],
+    [{ name: 'createWebhookSubscription' }, 'Write'],
+    [{ name: 'manage_alerts', description: 'Create or delete an event subscription for alerts.' }, 'Destructive'],
+    [{ name: 'update_billing_plan' }, 'Financial'],
+    [{ name: 'dispute_accept' }, 'Financial'],
+    [{ name: 'setup_discount', description: 'Sets up a discount for the next order.', inputSchema: { properties: { percent: { type: 'number' }, currency: str } } }, 'Financial'],
+  ]);
+});
+
+test('classification is pure: an earlier call does not change a later one', () => {
+  const tools: ClassifiableTool[] = [
+    { name: 'graphql', description: 'Executes a GraphQL mutation to create records' },
+    { name: 'x', description: 'Create a bucket' },
+    { name: 'hide_tooltip', description: 'Removes the tooltip.' },
+    { name: 'network_request', description: 'Returns a request.' },
+    { name: 'playwright_like_delete', description: 'Perform an HTTP DELETE request', inputSchema: { properties: { url: str } } },
+  ];
+  const alone = tools.map((tool) => classifyTool(tool));
+  const afterOthers = [...tools].reverse().map((tool) => classifyTool(tool)).reverse();
+  assert.deepEqual(afterOthers, alone);
+});
+
 test('classifies well over 50 000 tools per second', () => {
   const tool = { name: 'vapi_logout', description: 'Log out of Vapi and clear stored credentials. Use this if your auth token is stale.', inputSchema: money };
   const n = 20_000;
