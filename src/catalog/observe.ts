@@ -60,15 +60,27 @@ function classified(server: string, def: ToolDefinition, hash: string, at: strin
   };
 }
 
+/** A tool definition with its hash, computed once. */
+export interface HashedDefinition {
+  def: ToolDefinition;
+  hash: string;
+}
+
 /** Observes one page (or all) of a server's tools/list result and writes what changed, in one transaction. */
 export function observeTools(store: CatalogStore, server: string, tools: readonly unknown[], now = new Date()): ObserveResult {
+  const hashed: HashedDefinition[] = [];
+  for (const tool of tools) {
+    const def = toolDefinition(tool);
+    if (def) hashed.push({ def, hash: definitionHash(def) });
+  }
+  return observeDefinitions(store, server, hashed, now);
+}
+
+export function observeDefinitions(store: CatalogStore, server: string, definitions: readonly HashedDefinition[], now = new Date()): ObserveResult {
   const at = now.toISOString();
   const result: ObserveResult = { added: [], changed: [], restored: [], written: [] };
   let known = -1;
-  for (const tool of tools) {
-    const def = toolDefinition(tool);
-    if (!def) continue;
-    const hash = definitionHash(def);
+  for (const { def, hash } of definitions) {
     const prior = store.get(server, def.name);
     if (prior?.hash === hash) {
       // Same definition, older rules: relabel it, pin and status unchanged.

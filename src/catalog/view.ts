@@ -2,7 +2,7 @@
 // it (and the store); writes by other processes (`catalog accept`, `servers add`) are picked up by a cheap poll.
 import type { Category, Risk } from './classify.js';
 import type { CatalogEntry, PinStatus } from './entry.js';
-import { CLASSIFIER_REVISION, definitionHash, observeTools, toolDefinition, type ObserveResult } from './observe.js';
+import { CLASSIFIER_REVISION, definitionHash, observeDefinitions, toolDefinition, type HashedDefinition, type ObserveResult } from './observe.js';
 import type { CatalogStore } from './store.js';
 
 export interface ViewEntry {
@@ -19,8 +19,8 @@ export interface CatalogLookup {
   lookup(server: string, tool: string): ViewEntry | undefined;
   /** Reads one tool again from the store: a changed tool may have been accepted by another process a moment ago. */
   recheck(server: string, tool: string): ViewEntry | undefined;
-  /** The names of the server's tools marked changed (to catch look-alike names of them). */
-  changed(server: string): string[];
+  /** The names of the server's tools marked changed (to catch look-alike names of them); do not modify. */
+  changed(server: string): readonly string[];
 }
 
 export interface CatalogView extends CatalogLookup {
@@ -43,6 +43,8 @@ export function createCatalogView(store: CatalogStore, opts: CatalogViewOptions 
   const servers = new Map<string, Map<string, ViewEntry>>();
   // The JSON text of each tool as last listed: an identical listing is recognised without hashing it again.
   const lastText = new Map<string, Map<string, string>>();
+  // Per server, the names of its changed tools: asked on every call of a name the catalogue does not know.
+  const changedNames = new Map<string, string[]>();
   let version = -1;
   const onError = opts.onError ?? (() => {});
 
@@ -56,6 +58,7 @@ export function createCatalogView(store: CatalogStore, opts: CatalogViewOptions 
     if (now === version) return;
     version = now;
     servers.clear();
+    changedNames.clear();
     for (const server of store.servers()) {
       const tools = toolsOf(server);
       for (const entry of store.tools(server)) tools.set(entry.tool, toView(entry));
@@ -85,33 +88,35 @@ export function createCatalogView(store: CatalogStore, opts: CatalogViewOptions 
       if (!entry) return undefined;
       const view = toView(entry);
       toolsOf(server).set(tool, view);
+      changedNames.delete(server);
       return view;
     },
     observe(server, tools) {
       const known = toolsOf(server);
       let texts = lastText.get(server);
       if (!texts) lastText.set(server, (texts = new Map()));
-      const differing: unknown[] = [];
+      const differing: HashedDefinition[] = [];
       for (const tool of tools) {
         const def = toolDefinition(tool);
         if (!def) continue;
         const text = JSON.stringify(tool);
         if (texts.get(def.name) === text && known.has(def.name)) continue;
         const prior = known.get(def.name);
-        if (prior?.hash !== definitionHash(def) || prior.classifier !== CLASSIFIER_REVISION) differing.push(tool);
+        const hash = definitionHash(def);
+        if (prior?.hash !== hash || prior.classifier !== CLASSIFIER_REVISION) differing.push({ def, hash });
         if (texts.size < 10_000 || texts.has(def.name)) texts.set(def.name, text);
       }
       if (differing.length === 0) return undefined;
+      changedNames.delete(server);
       try {
-        const result = observeTools(store, server, differing);
+        const result = observeDefinitions(store, server, differing);
         for (const entry of result.written) known.set(entry.tool, toView(entry));
         return result.written.length > 0 ? result : undefined;
       } catch (err) {
         onError(err as Error);
         // Fails closed: a known tool whose new definition could not be recorded counts as changed in memory. Its
         // hash stays the recorded one, so that the next listing differs again and the write is tried again.
-        for (const tool of differing) {
-          const def = toolDefinition(tool)!;
+        for (const { def } of differing) {
           const prior = known.get(def.name);
           if (prior) known.set(def.name, { ...prior, status: 'changed' });
           texts.delete(def.name);
@@ -119,7 +124,14 @@ export function createCatalogView(store: CatalogStore, opts: CatalogViewOptions 
         return undefined;
       }
     },
-    changed: (server) => [...(servers.get(server) ?? [])].filter(([, e]) => e.status === 'changed').map(([name]) => name),
+    changed(server) {
+      let names = changedNames.get(server);
+      if (!names) {
+        names = [...(servers.get(server) ?? [])].filter(([, e]) => e.status === 'changed').map(([name]) => name);
+        changedNames.set(server, names);
+      }
+      return names;
+    },
     knows: (server) => (servers.get(server)?.size ?? 0) > 0,
     close() {
       clearInterval(poll);

@@ -14,6 +14,7 @@ export interface CatalogDecider {
 }
 
 const RISKS: readonly Risk[] = ['Low', 'Medium', 'High', 'Critical'];
+const NONE: readonly string[] = [];
 const NOTHING_KNOWN: CatalogLookup = { lookup: () => undefined, recheck: () => undefined, changed: () => [] };
 
 const classifiedOf = (e: ViewEntry) => ({ category: e.category, risk: e.risk, evidence: e.evidence });
@@ -62,9 +63,10 @@ export function catalogDecider(
       // Only a blocked call reads the store: it may have been accepted by another process a moment ago.
       if (block && entry?.status === 'changed' && (entry = known.recheck(server, tool))?.status === 'changed') return changed(tool);
       // A name the catalogue does not know may be a case, separator or look-alike variant of a changed tool.
-      if (block && !entry) {
+      const changedTools = block && !entry ? known.changed(server) : NONE;
+      if (changedTools.length > 0) {
         const folded = skeleton(tool);
-        const original = known.changed(server).find((name) => skeleton(name) === folded);
+        const original = changedTools.find((name) => skeleton(name) === folded);
         if (original && known.recheck(server, original)?.status === 'changed') return changed(original);
       }
       // A call held for a person carries the catalogue's label, so that the approver sees how dangerous it is.
