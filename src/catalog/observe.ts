@@ -113,6 +113,13 @@ export function observeDefinitions(store: CatalogStore, server: string, definiti
   return result;
 }
 
+/** Observes a complete listing and returns the catalogue entries of exactly the tools listed (not older ones). */
+export function catalogueListing(store: CatalogStore, server: string, tools: readonly unknown[]): { observed: ObserveResult; entries: CatalogEntry[] } {
+  const observed = observeTools(store, server, tools);
+  const names = new Set(tools.map((t) => toolDefinition(t)?.name));
+  return { observed, entries: store.tools(server).filter((e) => names.has(e.tool)) };
+}
+
 /** Pins the definition last seen: the tool is accepted as it is now. Returns the entry, or undefined if unknown. */
 export function acceptTool(store: CatalogStore, server: string, tool: string, now = new Date()): CatalogEntry | undefined {
   const prior = store.get(server, tool);

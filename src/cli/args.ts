@@ -14,6 +14,14 @@ export function usageError(message: string, usage: string): GatewayError {
   return new GatewayError(ErrorCode.USAGE, `${message}\n\n${usage}`);
 }
 
+/** `--timeout SECONDS` as milliseconds (the default when absent); a usage error when it is not a positive number. */
+export function timeoutMs(seconds: string | undefined, defaultMs: number, usage: string): number {
+  if (seconds === undefined) return defaultMs;
+  const ms = Number(seconds) * 1000;
+  if (!(ms > 0)) throw usageError(`--timeout "${seconds}" is not a number of seconds`, usage);
+  return ms;
+}
+
 /** Parses repeated `--header "Name: value"` options. */
 export function parseHeaders(values: string[] | undefined, usage: string): Record<string, string> {
   const headers: Record<string, string> = {};

@@ -7,7 +7,7 @@ import { parseDocument } from 'yaml';
 import { catalogUrl, openCatalog } from '../catalog/open.js';
 import type { CatalogEntry } from '../catalog/entry.js';
 import { listServerTools } from '../catalog/list-tools.js';
-import { observeTools } from '../catalog/observe.js';
+import { catalogueListing } from '../catalog/observe.js';
 import { recommendedPolicy, type ScannedServer } from '../catalog/recommend.js';
 import { scanTable } from '../catalog/render.js';
 import { createMemoryCatalog, type CatalogStore } from '../catalog/store.js';
@@ -15,7 +15,7 @@ import { validatePolicyText, type ServerSpec } from '../config/edit.js';
 import { formatProblems, loadConfig } from '../config/load.js';
 import type { ServerConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
-import { parseHeaders, parseVerbArgs, usageError } from './args.js';
+import { parseHeaders, parseVerbArgs, timeoutMs, usageError } from './args.js';
 import { createProgress } from './progress.js';
 
 const USAGE = `usage: policylayer scan [options] -- <command> [args…]     a local stdio server
@@ -76,8 +76,7 @@ export async function run(args: string[], io: Io = process): Promise<number> {
   }
   const sources = [positionals.length > 0, values.upstream !== undefined, values.config !== undefined].filter(Boolean).length;
   if (sources !== 1) throw usageError('scan: give exactly one of -- <command>, --upstream URL or -c FILE', USAGE);
-  const timeoutMs = values.timeout === undefined ? 30_000 : Number(values.timeout) * 1000;
-  if (!(timeoutMs > 0)) throw usageError(`--timeout "${values.timeout}" is not a number of seconds`, USAGE);
+  const timeout = timeoutMs(values.timeout, 30_000, USAGE);
   const policyOut = values['write-policy'];
   if (policyOut && existsSync(policyOut) && !values.force) {
     throw usageError(`--write-policy ${policyOut}: the file exists; choose another name or add --force to replace it`, USAGE);
@@ -106,10 +105,9 @@ export async function run(args: string[], io: Io = process): Promise<number> {
     for (const target of targets) {
       progress?.step(`scanning ${target.name}`);
       try {
-        const listed = await listServerTools(target.connect, { timeoutMs, log });
-        const observed = observeTools(store, target.name, listed.tools);
-        const names = new Set(listed.tools.map((t) => (t as { name?: unknown })?.name));
-        results.push({ name: target.name, spec: target.spec, entries: store.tools(target.name).filter((e) => names.has(e.tool)), changed: observed.changed });
+        const listed = await listServerTools(target.connect, { timeoutMs: timeout, log });
+        const { observed, entries } = catalogueListing(store, target.name, listed.tools);
+        results.push({ name: target.name, spec: target.spec, entries, changed: observed.changed });
       } catch (err) {
         results.push({ name: target.name, spec: target.spec, entries: [], changed: [], error: (err as Error).message });
       }

@@ -3,14 +3,14 @@
 import { existsSync } from 'node:fs';
 import { catalogUrl, openCatalog } from '../catalog/open.js';
 import { listServerTools } from '../catalog/list-tools.js';
-import { observeTools } from '../catalog/observe.js';
+import { catalogueListing } from '../catalog/observe.js';
 import { riskSummary, scanTable } from '../catalog/render.js';
 import { addServer, listServers, removeServer, type ServerSpec } from '../config/edit.js';
 import { expandEnv } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import { GatewaySchema, SERVER_NAME } from '../config/schema.js';
 import { createLogger } from '../log.js';
-import { parseHeaders, parseVerbArgs, usageError } from './args.js';
+import { parseHeaders, parseVerbArgs, timeoutMs, usageError } from './args.js';
 import { formatTable } from './table.js';
 
 const USAGE = `usage: policylayer servers add NAME [-c policylayer.yaml] [--replace] -- <command> [args…]
@@ -60,18 +60,15 @@ export async function run(args: string[], io: Io = process): Promise<number> {
   if ((command.length > 0) === (values.url !== undefined)) throw usageError('servers add: give either -- <command> or --url URL', USAGE);
   const headers = parseHeaders(values.header, USAGE);
   const spec: ServerSpec = values.url ? { url: values.url, ...(Object.keys(headers).length > 0 && { headers }) } : { command };
-  const timeoutMs = values.timeout === undefined ? 30_000 : Number(values.timeout) * 1000;
-  if (!(timeoutMs > 0)) throw usageError(`--timeout "${values.timeout}" is not a number of seconds`, USAGE);
+  const timeout = timeoutMs(values.timeout, 30_000, USAGE);
 
   const connect = { ...spec, headers: expandHeaders(headers), transport: 'auto' as const };
-  const listed = await listServerTools(connect, { timeoutMs, log: createLogger({ level: 'error' }) });
+  const listed = await listServerTools(connect, { timeoutMs: timeout, log: createLogger({ level: 'error' }) });
   await addServer(file, name, spec, { replace: values.replace === true });
   // The file is now valid with the server in it: its gateway settings say where the catalogue lives.
   const store = await openCatalog(catalogUrl((await loadConfig(file)).gateway));
   try {
-    const observed = observeTools(store, name, listed.tools);
-    const names = new Set(listed.tools.map((t) => (t as { name?: unknown })?.name));
-    const entries = store.tools(name).filter((e) => names.has(e.tool));
+    const { observed, entries } = catalogueListing(store, name, listed.tools);
     io.stdout.write(`${values.replace ? 'replaced' : 'added'} server "${name}" in ${file}\n\n${scanTable(name, entries)}\n`);
     if (observed.changed.length > 0) {
       io.stdout.write(`CHANGED since accepted: ${observed.changed.join(', ')}; see \`policylayer catalog show ${name} TOOL\`\n`);
