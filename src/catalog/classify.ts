@@ -1,9 +1,10 @@
 // Risk classifier for MCP tools: name verbs, description phrases, parameters and annotations → category, risk, evidence.
+import { MONEY_SERVICES, readPaymentPhrase, setMoneyContext } from './money.js';
+import { API_REQUEST, parameterReading, scanParameters } from './parameters.js';
+import { DESTRUCTIVE, FINANCIAL, nameWords, READ, WRITE } from './vocabulary.js';
 import { nameReading, readDescription, readName, reading, SIDE_EFFECT, SOFT } from './wording.js';
-import {
-  ACTION_PARAMETERS, CODE_BY_NAME, CODE_PARAMETERS, CONFIRM_PARAMETERS, DESTRUCTIVE, EXECUTE, EXECUTE_PARAMETERS,
-  FINANCIAL, HOLDS_CODE, HTTP_REQUEST, NAME_VERBS, QUERY_PARAMETERS, READ, RUNS_CODE, SOFT_ACTIONS, SQL, WRITE,
-} from './vocabulary.js';
+
+export { nameWords };
 
 export type Category = 'Read' | 'Write' | 'Execute' | 'Destructive' | 'Financial';
 export type Risk = 'Low' | 'Medium' | 'High' | 'Critical';
@@ -67,94 +68,6 @@ function descriptionSignal(rank: number, text: string, flags: number): number {
   return signal(rank, DESCRIPTION, text, flags);
 }
 
-const ACRONYM_THEN_WORD = /([A-Z]+)([A-Z][a-z])/g;
-const LOWER_THEN_UPPER = /([a-z0-9])([A-Z])/g;
-const SEPARATORS = /[^a-z0-9]+/;
-
-/** Splits a tool or parameter name in any style: snake, kebab, dotted, camel, Pascal, acronyms (HTTPGet → http get). */
-export function nameWords(name: string): string[] {
-  const words = name.replace(ACRONYM_THEN_WORD, '$1 $2').replace(LOWER_THEN_UPPER, '$1 $2').toLowerCase().split(SEPARATORS);
-  if (words[0] === '') words.shift();
-  if (words.at(-1) === '') words.pop();
-  return words;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function parameterText(prop: Record<string, unknown> | undefined): string {
-  return typeof prop?.['description'] === 'string' ? prop['description'] : '';
-}
-
-/**
- * Parameters: what the caller can put in (a command, SQL, an amount with a currency) shows what the tool does.
- * `changesState`: the name or the lead says the tool changes something, so a currency it takes is money it moves.
- */
-function scanParameters(schema: unknown, toolName: string, changesState: boolean, primaryRank: number): void {
-  if (!isRecord(schema) || !isRecord(schema['properties'])) return;
-  const props = schema['properties'];
-  const required = Array.isArray(schema['required']) ? schema['required'] : [];
-  let amount = '';
-  let currency = '';
-  let url = '';
-  let method = '';
-  for (const key of Object.keys(props)) {
-    const prop = isRecord(props[key]) ? props[key] : undefined;
-    const type = prop?.['type'];
-    const textual = type !== 'number' && type !== 'integer' && type !== 'boolean' && type !== 'object';
-    const words = nameWords(key);
-    const first = words[0] ?? '';
-    const last = words.at(-1) ?? '';
-    const text = parameterText(prop);
-    if (!amount && words.includes('amount')) amount = key;
-    if (!currency && words.includes('currency')) currency = key;
-    if (!url && (last === 'url' || last === 'uri' || last === 'endpoint')) url = key;
-    if (!method && last === 'method') method = key;
-    if (textual && EXECUTE_PARAMETERS.has(last) && !Array.isArray(prop?.['enum'])) {
-      if (CODE_BY_NAME.has(last) || text === '' || HOLDS_CODE.test(text)) signal(EXECUTE, PARAMETER, `parameter "${key}"`);
-    } else if (textual && CODE_PARAMETERS.has(last) && (RUNS_CODE.test(text) || reading.executes)) {
-      signal(EXECUTE, PARAMETER, `parameter "${key}" (code that runs)`);
-    } else if (textual && QUERY_PARAMETERS.has(last) && (SQL.test(text) || SQL.test(toolName) || SQL.test(leadText()))) {
-      signal(EXECUTE, PARAMETER, `parameter "${key}" (SQL)`);
-    }
-    if (CONFIRM_PARAMETERS.has(first) && !riskHint) {
-      riskHint = `parameter "${key}"${required.includes(key) ? ' (required)' : ''} asks for confirmation`;
-    }
-    // A tool whose name reads takes an action enum as a filter ("list_adjustments" by action: refund | credit).
-    if (ACTION_PARAMETERS.has(last) && Array.isArray(prop?.['enum']) && primaryRank !== READ) scanActionEnum(key, prop['enum']);
-  }
-  if (amount && currency && primaryRank !== READ) signal(FINANCIAL, PARAMETER, `parameter "${amount}" with "${currency}"`);
-  else if (currency && changesState) signal(FINANCIAL, PARAMETER, `parameter "${currency}" (money in a state change)`);
-  if (url && (method || HTTP_REQUEST.test(leadText()))) {
-    signal(EXECUTE, PARAMETER, method ? `parameter "${method}" with "${url}" (arbitrary request)` : `parameter "${url}" (arbitrary HTTP request)`);
-    // "browser_delete: Perform an HTTP DELETE request": the name's verb is the request's method, not the tool's act.
-    if (nameReading.httpMethodSignal >= 0) signalRank[nameReading.httpMethodSignal] = DROPPED;
-  }
-}
-
-/**
- * A multi-action tool (`action: "list" | "delete"`) is as dangerous as its most dangerous action; "remove" among
- * add/list actions takes an entry out of a set (detaches it), which is a bounded change.
- */
-function scanActionEnum(key: string, values: unknown[]): void {
-  // An HTTP method list (GET | POST | DELETE) names requests, which the url/method rule weighs.
-  if (values.some((v) => v === 'GET' || v === 'POST' || v === 'PUT' || v === 'PATCH')) return;
-  let bestRank = READ;
-  let bestValue = '';
-  for (const value of values) {
-    if (typeof value !== 'string') continue;
-    const first = nameWords(value)[0] ?? '';
-    const verb = NAME_VERBS.get(first);
-    const rank = verb ? (SOFT_ACTIONS.has(first) ? WRITE : verb.rank) : READ;
-    if (rank > bestRank) {
-      bestRank = rank;
-      bestValue = value;
-    }
-  }
-  if (bestRank > READ) signal(bestRank, PARAMETER, `parameter "${key}" enum "${bestValue}"`);
-}
-
 /**
  * Annotations are hints: they can raise, never lower. MCP's destructiveHint means "may perform destructive
  * updates", which servers set on every tool that overwrites data (an edit, an update): it makes the tool at least
@@ -210,17 +123,46 @@ function nameRankAfterLead(nameSignals: number): number {
   return -1;
 }
 
+/** Drops the description's write and removal signals: they say what a command-running agent may go on to do. */
+function dropDescriptionChanges(): void {
+  for (let i = 0; i < signalCount; i++) {
+    if (signalSource[i] === DESCRIPTION && (signalRank[i] === WRITE || signalRank[i] === DESTRUCTIVE)) signalRank[i] = DROPPED;
+  }
+}
+
+function parameterSignal(rank: number, text: string): void {
+  signal(rank, PARAMETER, text);
+}
+
 export function classifyTool(tool: ClassifiableTool): Classification {
   signalCount = 0;
-  riskHint = '';
-  readName(nameWords(tool.name), nameSignal);
+  const words = nameWords(tool.name);
+  const description = typeof tool.description === 'string' ? tool.description : '';
+  const lower = description.toLowerCase();
+  const schema = tool.inputSchema;
+  const properties = typeof schema === 'object' && schema !== null ? (schema as Record<string, unknown>)['properties'] : undefined;
+  setMoneyContext(lower, words, typeof properties === 'object' && properties !== null ? Object.keys(properties) : []);
+  readName(words, nameSignal);
   const nameSignals = signalCount;
-  readDescription(typeof tool.description === 'string' ? tool.description : '', descriptionSignal);
+  readDescription(description, lower, descriptionSignal);
   const nameRank = nameRankAfterLead(nameSignals);
   // The name's verb, or without one the lead's first verb, says what the tool mainly does.
   const readBasis = nameRank === READ || (nameRank < 0 && reading.firstRank === READ);
   const changesState = nameRank >= WRITE || (nameRank < 0 && reading.firstRank >= WRITE);
-  scanParameters(tool.inputSchema, tool.name, changesState, nameRank);
+  const lead = leadText();
+  const context = { toolName: tool.name, words, primaryRank: nameRank, changesState, readBasis, lead, lower, executes: reading.executes };
+  scanParameters(schema, context, parameterSignal);
+  // "browser_delete: Perform an HTTP DELETE request": the name's verb is the request's method, not the tool's act.
+  if (parameterReading.requestByUrl && nameReading.httpMethodSignal >= 0) signalRank[nameReading.httpMethodSignal] = DROPPED;
+  // What an agent that runs commands may go on to do ("create, edit, delete files") is the agent's choice, not the tool's.
+  if (parameterReading.commandAgent) dropDescriptionChanges();
+  // A passthrough to an API whose services include payments can move money ("services: payments, refunds, …").
+  const requests = parameterReading.arbitraryRequest || nameReading.apiRequest || (reading.executes && API_REQUEST.test(lead));
+  if (requests && MONEY_SERVICES.test(lower)) {
+    signal(FINANCIAL, DESCRIPTION, 'an arbitrary API request to a service that moves money');
+  }
+  if (!readBasis) readPaymentPhrase(lower, descriptionSignal);
+  riskHint = parameterReading.riskHint;
   scanAnnotations(tool.annotations);
   const best = weighSignals(nameRank, readBasis);
   return conclude(best, nameReading.readQuote || reading.readQuote, tool.annotations?.readOnlyHint === true);

@@ -28,12 +28,16 @@ const NAME_WORDS: Record<number, string> = {
     'unarchive unstar follow unfollow like react mention attach detach resume pause select~ choose toggle configure upgrade ' +
     'rollback revert~ restart reboot clone duplicate link unassign label~ favorite subscribe unsubscribe finalize finalise void issue~ ' +
     'undo redo end resize highlight hide forward activate deactivate revise replay retry resend accept decline dismiss annotate ' +
-    'enqueue scale promote release~ request~ draft~ store~ rotate go goto',
+    'enqueue scale promote release~ request~ draft~ store~ rotate go goto sign confirm complete adjust increase decrease ' +
+    'redeem manage unlink shutdown trash~ fulfill fulfil ship renew swap~ mint~ authorize authorise',
   [EXECUTE]: 'exec execute run~ rerun eval evaluate invoke trigger launch deploy~ redeploy spawn shell~ bash~ call~ sql~',
   [DESTRUCTIVE]:
     'delete del remove rm drop destroy purge wipe clear truncate prune revoke logout logoff signout uninstall terminate ' +
-    'erase discard flush reset~ kill overwrite evict expunge nuke shred unregister deregister decommission cleanup forget',
-  [FINANCIAL]: 'pay charge~ refund~ payout~ purchase~ buy sell checkout~ trade~ withdraw~ deposit~ bill~ tip~ donate',
+    'erase discard flush reset~ kill overwrite evict expunge nuke shred unregister deregister decommission cleanup forget ' +
+    'clean expire invalidate empty~ rmdir',
+  [FINANCIAL]:
+    'pay charge~ refund~ payout~ purchase~ buy sell checkout~ trade~ withdraw~ deposit~ bill~ tip~ donate settle~ reimburse~ ' +
+    'stake~ unstake~ invest~ borrow~ lend~ repay~ topup~ cashout~',
 };
 
 function buildNameVerbs(): Map<string, VerbEntry> {
@@ -55,28 +59,39 @@ export const CODE_OBJECTS = new Set(
   ),
 );
 
+/**
+ * Building, compiling or testing a project, an app or a package runs its build scripts or its test suite (Execute);
+ * "build_query" or "test_connection" only composes or checks something.
+ */
+export const BUILD_VERBS = new Set(['build', 'compile', 'test']);
+const BUILD_TARGETS =
+  'project projects app apps application sim simulator device devices target targets scheme workspace package packages ' +
+  'image images module modules solution suite suites binary binaries';
+export const BUILD_TARGET_WORDS = new Set(BUILD_TARGETS.split(' '));
+export const BUILD_TARGET = new RegExp(String.raw`[ \t]+(?:[\p{L}\p{N}'’-]+[ \t]+){0,3}?(?:${BUILD_TARGETS.split(' ').join('|')})(?![\p{L}])`, 'uy');
+
+/**
+ * Words whose meaning in a name depends on the next word or two: "place_order" creates ("place_details" is a place),
+ * "signal_process" kills, "capture_payment" charges, "top_up" pays in, "bridge_tokens" moves them to another chain,
+ * "build_app" and "test_project" run build scripts or a test suite, "clean_html" returns tidied text while "clean_build"
+ * removes build products. `otherwise` is the meaning without one of the objects (none: not a verb).
+ */
+export const MEANING_BEFORE: ReadonlyMap<string, { objects: ReadonlySet<string>; means: string; otherwise?: string }> = new Map([
+  ['place', { objects: new Set('order orders bet bets bid bids trade trades hold holds'.split(' ')), means: 'create' }],
+  ['signal', { objects: new Set('process processes pid pids proc job jobs'.split(' ')), means: 'kill' }],
+  ['capture', { objects: new Set('payment payments charge charges funds authorization'.split(' ')), means: 'charge' }],
+  ['top', { objects: new Set(['up']), means: 'topup' }],
+  ['cash', { objects: new Set(['out']), means: 'cashout' }],
+  ['bridge', { objects: new Set('token tokens asset assets funds coin coins'.split(' ')), means: 'transfer' }],
+  ['build', { objects: BUILD_TARGET_WORDS, means: 'run' }],
+  ['compile', { objects: BUILD_TARGET_WORDS, means: 'run' }],
+  ['test', { objects: BUILD_TARGET_WORDS, means: 'run', otherwise: 'test' }],
+  ['clean', { objects: new Set('text html markdown json string strings url urls content input name names'.split(' ')), means: 'format', otherwise: 'clean' }],
+]);
+
 /** Verbs that only say when something begins ("start_search"): the verb after them names the activity. */
 export const ASPECT_VERBS = new Set(['start', 'begin']);
 
-/** Nouns that turn a state change (create, send, cancel, delete …) into a financial commitment. */
-export const FINANCIAL_NOUNS = new Set(
-  ('invoice invoices subscription subscriptions payment payments charge charges refund refunds payout payouts transfer ' +
-    'transfers price prices coupon coupons billing checkout wallet wallets money funds dispute disputes order orders').split(' '),
-);
-/**
- * After a financial noun these name the thing acted on, which is not the commitment itself: an invoice reminder, a
- * saved payment method, subscription updates. Reminding, saving or deleting those moves no money.
- */
-export const NOT_THE_COMMITMENT = new Set(
-  ('method methods reminder reminders notification notifications setting settings report reports note notes message messages ' +
-    'email emails template templates comment comments address addresses update updates event events log logs portal').split(' '),
-);
-/** Before a financial noun these make it something else: a notification subscription, a webhook event charge. */
-export const NOT_BILLING = new Set(
-  'notification notifications event events webhook webhooks topic topics resource resources push repository repo channel channels feed feeds calendar newsletter thread threads'.split(
-    ' ',
-  ),
-);
 /**
  * Reading verbs that change state with some objects: resolving an issue closes it ("resolve_library_id" looks up),
  * showing a notification puts it on screen ("show_details" reads).
@@ -89,12 +104,27 @@ export const WRITES_WITH: ReadonlyMap<string, ReadonlySet<string>> = new Map([
 /** After run/execute in a name these are fixed analytics or searches the tool defines, not caller code (Read). */
 export const FIXED_RESULT_NOUNS = new Set('query report search analysis analytics funnel funnels insight insights trends retention'.split(' '));
 
-/** Putting these live runs what they describe (a deploy): publish a workflow, install a chart, apply a manifest. */
-export const DEPLOY_VERBS = new Set('publish promote release install upgrade apply rollout'.split(' '));
+/**
+ * Putting these live or starting them runs what they describe: publish a workflow, install a chart, apply a manifest,
+ * start a pipeline or a build, dispatch a job.
+ */
+export const DEPLOY_VERBS = new Set('publish promote release install upgrade apply rollout start dispatch'.split(' '));
 export const DEPLOY_OBJECTS = new Set(
   ('workflow workflows pipeline pipelines function functions lambda lambdas chart charts manifest manifests release releases ' +
-    'package packages deployment deployments migration migrations infrastructure stack stacks').split(' '),
+    'package packages deployment deployments migration migrations infrastructure stack stacks job jobs build builds').split(' '),
 );
+
+const ACRONYM_THEN_WORD = /([A-Z]+)([A-Z][a-z])/g;
+const LOWER_THEN_UPPER = /([a-z0-9])([A-Z])/g;
+const SEPARATORS = /[^a-z0-9]+/;
+
+/** Splits a tool or parameter name in any style: snake, kebab, dotted, camel, Pascal, acronyms (HTTPGet → http get). */
+export function nameWords(name: string): string[] {
+  const words = name.replace(ACRONYM_THEN_WORD, '$1 $2').replace(LOWER_THEN_UPPER, '$1 $2').toLowerCase().split(SEPARATORS);
+  if (words[0] === '') words.shift();
+  if (words.at(-1) === '') words.pop();
+  return words;
+}
 
 /** English verb forms for descriptions: base, third person, -ing. */
 export function forms(base: string): string[] {
@@ -114,6 +144,8 @@ export interface DescriptionVerb {
   soft: boolean;
   /** publish, install, apply …: a deploy (Execute) when a deployable object follows. */
   deploys: boolean;
+  /** build, compile, test: run the project's build or test suite (Execute) when a project-like target follows. */
+  builds: boolean;
   /** 0 base ("get"), 1 third person ("gets"), 2 -ing ("getting"): verbs joined by "and" share their form. */
   form: number;
   /** report, end, store …: often a noun or a "return" later on ("start and end dates"); a verb only opening the lead. */
@@ -124,23 +156,25 @@ const DESCRIPTION_WORDS: Record<number, string> = {
   [READ]:
     'get list search find fetch read retrieve return show describe query check count analyze analyse validate suggest ' +
     'inspect summarize preview download export generate look browse scrape crawl simulate compress decompress convert ' +
-    'calculate compute estimate enumerate discover recommend explain resolve translate parse render verify provide scan dry-run',
+    'calculate compute estimate enumerate discover recommend explain resolve translate parse render verify provide scan dry-run ' +
+    'build compile test',
   [WRITE]:
     'create update edit add set send post upload move rename merge fork star cancel navigate click type start stop write ' +
     'modify change insert save publish assign invite reply push commit close open press fill hover drag scroll enable ' +
     'disable archive restore install apply approve reject schedule book replace append import copy share connect submit ' +
     'record upsert transfer toggle configure upgrade restart finalize finalise void issue register report end resize ' +
     'highlight hide forward activate deactivate revise replay resend accept annotate enqueue mark detach attach promote undo redo ' +
-    'request draft store rotate queue go',
+    'request draft store rotate queue go place adjust increase decrease redeem manage unlink confirm complete fulfill fulfil ' +
+    'renew swap mint authorize authorise',
   [EXECUTE]: 'trigger launch deploy spawn',
   [DESTRUCTIVE]:
     'delete remove drop destroy purge wipe clear truncate prune revoke uninstall terminate erase discard flush reset kill ' +
-    'overwrite evict expunge logout unregister deregister forget',
-  [FINANCIAL]: 'pay charge refund purchase buy trade',
+    'overwrite evict expunge logout unregister deregister forget clean invalidate',
+  [FINANCIAL]: 'pay charge refund purchase buy trade settle reimburse stake unstake withdraw deposit debit invest borrow lend repay',
 };
 const NEEDS_OBJECT = 'run execute eval evaluate invoke call';
 const SOFT_DESTRUCTIVE = new Set('remove clear drop discard flush reset evict'.split(' '));
-const FIRST_ONLY = new Set('report end queue request draft store go record'.split(' '));
+const FIRST_ONLY = new Set('report end queue request draft store go record place'.split(' '));
 
 // A few general verbs in German, French and Spanish (infinitive and common conjugated forms).
 const FOREIGN_WORDS: Record<number, string> = {
@@ -155,9 +189,10 @@ function buildDescriptionVerbs(): Map<string, DescriptionVerb> {
   const add = (rank: number, base: string, needsObject: boolean, anywhere: boolean): void => {
     const soft = SOFT_DESTRUCTIVE.has(base);
     const deploys = DEPLOY_VERBS.has(base);
+    const builds = BUILD_VERBS.has(base);
     const firstOnly = FIRST_ONLY.has(base);
     const words = anywhere ? [base] : forms(base);
-    words.forEach((word, form) => map.set(word, { rank, needsObject, anywhere, soft, deploys, form, firstOnly }));
+    words.forEach((word, form) => map.set(word, { rank, needsObject, anywhere, soft, deploys, builds, form, firstOnly }));
   };
   for (const [rank, words] of Object.entries(DESCRIPTION_WORDS)) for (const base of words.split(' ')) add(Number(rank), base, false, false);
   for (const base of NEEDS_OBJECT.split(' ')) add(EXECUTE, base, true, false);
@@ -188,31 +223,57 @@ export const CONDITIONS = new Set('if when whenever unless before after because 
 export const EXECUTE_OBJECT =
   /[ \t]+(?:[\p{L}\p{N}'’-]+[ \t]+){0,4}?(?:arbitrary|any|custom|raw|shell|commands?|scripts?|code|sql|graphql|mutations?|cli|javascript|js|python|workflows?|pipelines?|functions?|lambdas?|jobs?|tasks?|containers?|programs?|processes|migrations?|expressions?|api|endpoints?|requests?|tests?|builds?|notebooks?|playbooks?|snippets?)(?![\p{L}])/uy;
 
-/** What a deploy verb puts live ("publishes a workflow draft", "install a chart", "apply a YAML manifest"). */
+/** What a deploy verb puts live or starts ("publishes a workflow draft", "apply a YAML manifest", "starts a build"). */
 export const DEPLOY_OBJECT =
-  /[ \t]+(?:[\p{L}\p{N}'’-]+[ \t]+){0,3}?(?:workflows?|pipelines?|functions?|lambdas?|charts?|manifests?|releases?|packages?|deployments?|migrations?|infrastructure|stacks?)(?![\p{L}])/uy;
+  /[ \t]+(?:[\p{L}\p{N}'’-]+[ \t]+){0,3}?(?:workflows?|pipelines?|functions?|lambdas?|charts?|manifests?|releases?|packages?|deployments?|migrations?|infrastructure|stacks?|jobs?|builds?)(?![\p{L}])/uy;
 
 /** A write whose target is an interactive shell runs what it sends ("send input to an existing terminal"). */
-export const SHELL_TARGET = /[ \t]+(?:[\p{L}\p{N}'’-]+[ \t]+){0,5}?(?:terminals?|shells?|repls?|consoles?)(?![\p{L}])/uy;
-
-/**
- * Financial objects after a state-changing verb in a description ("creates an invoice", "transfers funds"), unless
- * the financial noun only qualifies what follows ("sends an invoice reminder").
- */
-export const FINANCIAL_OBJECT = new RegExp(
-  String.raw`[ \t]+(?:[\p{L}\p{N}'’-]+[ \t]+){0,3}?(?:invoices?|subscriptions?|payments?|charges?|refunds?|payouts?|money|funds|disputes?|(?:billing|pricing) plans?)` +
-    String.raw`(?![\p{L}])(?![ \t]+(?:${[...NOT_THE_COMMITMENT].join('|')})\b)`,
-  'uy',
-);
-/** Found before the financial noun, one of these makes it something else ("delete a notification thread subscription"). */
-export const NOT_BILLING_WORD = new RegExp(String.raw`\b(?:${[...NOT_BILLING].join('|')})\b`, 'g');
+export const SHELL_TARGET = /[ \t]+(?:[\p{L}\p{N}'’-]+[ \t]+){0,5}?(?:terminals?|shells?|repls?|consoles?|ptys?|ttys?)(?![\p{L}])/uy;
 
 /** A drop onto something is a pointer gesture, not a removal ("drop files onto an element", "drag and drop between"). */
 export const DROP_TARGET = /[ \t]+(?:[\p{L}\p{N}'’-]+[ \t]+){0,4}?(?:onto|into|between)(?![\p{L}])/uy;
 
 /** Phrases that mark an irreversible effect whatever the verb, anywhere in the description. */
-export const IRREVERSIBLE =
+const IRREVERSIBLE =
   /\b(?:cannot be undone|can ?not be reversed|irreversibl[ey]|permanently (?:delet|remov|destroy|eras|purg|wip)\w*)\b/;
+/** Replacing a file that is already there loses it ("replaces an existing file unconditionally", "existing files are overwritten"). */
+const OVERWRITES_FILES =
+  /\b(?:(?:overwrit(?:es?|ing)|replac(?:es?|ing))[ \t]+(?:(?:an?|the|any)[ \t]+)?(?:existing|destination|target|remote)[ \t]+(?:[\w-]+[ \t]+)?(?:files?|objects?)|(?:existing|destination|target)[ \t]+(?:files?|objects?)\b(?:(?!\b(?:not|never|no)\b)[^.;!?]){0,40}?\b(?:overwritten|replaced))\b/;
+/** Where typed input runs as commands: a write or send into one of these is Execute ("pty_write", "terminal.send"). */
+export const SHELL_NAMES = new Set('terminal terminals shell shells pty tty repl'.split(' '));
+export const TYPING_VERBS = new Set('write send type input paste press'.split(' '));
+
+/** Signalling a process ends it ("sends SIGTERM", "send a signal to a running process"); a force push rewrites history. */
+const KILLS_OR_REWRITES = /\b(?:sig(?:kill|term|int|hup|quit)|signals?[ \t]+to[ \t]+(?:an?[ \t]+|the[ \t]+)?(?:running[ \t]+)?process(?:es)?|force[ -]push(?:es|ing)?)\b/;
+/** Each phrase with a substring it cannot match without, checked first because most descriptions have none. */
+const DESTRUCTIVE_PHRASES: [RegExp, RegExp][] = [
+  [IRREVERSIBLE, /undone|reversed|irreversib|permanently/],
+  [OVERWRITES_FILES, /overwrit|replac/],
+  [KILLS_OR_REWRITES, /sig|force/],
+];
+const NEGATED_BEFORE = /\b(?:not|never|no|without|cannot|won't|doesn't|don't|instead of)\b[^.;:!?]{0,24}$/;
+
+/** A phrase anywhere in the description that marks a destructive effect whatever the verb, or '' (none, or negated). */
+export function destructivePhrase(lower: string): string {
+  for (const [pattern, hint] of DESTRUCTIVE_PHRASES) {
+    const m = hint.test(lower) ? pattern.exec(lower) : null;
+    if (m && !NEGATED_BEFORE.test(lower.slice(Math.max(0, m.index - 40), m.index))) return m[0];
+  }
+  return '';
+}
+
+/**
+ * Anywhere in the description, in the third person (what the tool does, not advice to the caller): it runs a test
+ * suite, commands or scripts ("Analyses coverage. Runs the test suite with coverage enabled").
+ */
+const RUNS_ANYWHERE =
+  /\b(?:runs|executes)[ \t]+(?:(?:the|your|all|a|an)[ \t]+)?(?:[\w-]+[ \t]+){0,2}?(?:tests?|test suites?|commands?|scripts?|code|shell)\b/;
+
+/** A phrase anywhere in the description saying the tool runs tests, commands or scripts, or '' (none, or negated). */
+export function executesPhrase(lower: string): string {
+  const m = /runs|executes/.test(lower) ? RUNS_ANYWHERE.exec(lower) : null;
+  return m && !NEGATED_BEFORE.test(lower.slice(Math.max(0, m.index - 40), m.index)) ? m[0] : '';
+}
 
 /** The tool calls an HTTP endpoint the caller names ("Perform an HTTP GET request"), with a URL parameter. */
 export const HTTP_REQUEST = /\bhttp (?:(?:get|post|put|patch|delete|head) )?requests?\b/;
@@ -225,9 +286,9 @@ export const CODE_BY_NAME = new Set(['sql', 'shell', 'bash', 'javascript', 'pyth
 export const HOLDS_CODE = /\b(?:execut|run|eval|content|code|source|body|text|shell|bash|javascript|python|sql|yaml|json|lines?\b|commands?\b|arguments?\b)/i;
 export const CODE_PARAMETERS = new Set(['code', 'expression', 'source', 'snippet']);
 export const QUERY_PARAMETERS = new Set(['query', 'statement']);
-export const ACTION_PARAMETERS = new Set(['action', 'operation', 'op', 'command', 'verb', 'method']);
+export const ACTION_PARAMETERS = new Set(['action', 'actions', 'operation', 'operations', 'op', 'command', 'subcommand', 'verb', 'method', 'mode']);
 export const CONFIRM_PARAMETERS = new Set(['confirm', 'confirmed', 'confirmation', 'force', 'forced']);
 export const RUNS_CODE = /\b(?:execut|evaluat|run|javascript|python|shell|script)/i;
-export const SQL = /\bsql\b/i;
+export const SQL = /\b(?:sql|cypher)\b/i;
 /** In an action enum these take an entry out of a set (detach it), a bounded change. */
 export const SOFT_ACTIONS = new Set(['remove', 'clear', 'reset', 'drop', 'discard', 'flush', 'evict', 'detach', 'unlink']);

@@ -1,12 +1,14 @@
 // What a tool's name and description say, for the risk classifier: verbs, what they act on, negations. The name's
 // primary verb says what the tool does; in the description the lead (the first sentence that says something) does,
 // while later sentences are mostly usage guidance ("Use this when the user wants to submit feedback", "Poll after
-// calling X"), so after the lead only phrases that mark an irreversible effect count.
+// calling X"), so after the lead only phrases that mark an effect whatever the verb count (an irreversible removal,
+// an overwritten file, a killed process, a test suite the tool runs).
+import { financialObjectEnd, nameFinancialObject } from './money.js';
 import {
-  ASPECT_VERBS, CODE_OBJECTS, CONDITIONS, CONTRAST, DEPLOY_OBJECT, DEPLOY_OBJECTS, DEPLOY_VERBS, DESCRIPTION_VERBS,
-  DESTRUCTIVE, DROP_TARGET, EXECUTE, EXECUTE_OBJECT, FINANCIAL, FINANCIAL_NOUNS, FINANCIAL_OBJECT, FIXED_RESULT_NOUNS,
-  HTTP_METHODS, IRREVERSIBLE, NAME_VERBS, NEGATIONS, NOT_BILLING, NOT_BILLING_WORD, NOT_THE_COMMITMENT, READ,
-  SHELL_TARGET, VERB_POSITION, WRITE, WRITES_WITH, type DescriptionVerb, type VerbEntry,
+  ASPECT_VERBS, BUILD_TARGET, CODE_OBJECTS, CONDITIONS, CONTRAST, DEPLOY_OBJECT, DEPLOY_OBJECTS, DEPLOY_VERBS, DESCRIPTION_VERBS,
+  DESTRUCTIVE, destructivePhrase, DROP_TARGET, EXECUTE, EXECUTE_OBJECT, executesPhrase, FINANCIAL, FIXED_RESULT_NOUNS,
+  HTTP_METHODS, MEANING_BEFORE, NAME_VERBS, NEGATIONS, READ, SHELL_NAMES, SHELL_TARGET, TYPING_VERBS, VERB_POSITION, WRITE,
+  WRITES_WITH, type DescriptionVerb, type VerbEntry,
 } from './vocabulary.js';
 
 /** Signal flag: remove, clear, drop … restating the name or offered instead of a write (bounded when the name writes). */
@@ -28,9 +30,11 @@ export interface NameReading {
   dropSignal: number;
   /** The only verb ends the name and is a noun too ("browser_network_request"): the lead may say better. */
   trailingNoun: boolean;
+  /** The name says it sends an arbitrary API request ("make_api_request"). */
+  apiRequest: boolean;
 }
 
-export const nameReading: NameReading = { rank: -1, readQuote: '', httpMethodSignal: -1, dropSignal: -1, trailingNoun: false };
+export const nameReading: NameReading = { rank: -1, readQuote: '', httpMethodSignal: -1, dropSignal: -1, trailingNoun: false, apiRequest: false };
 
 /** "log_out" and "sign_off" are one verb. */
 function isLogOut(words: string[], i: number): boolean {
@@ -51,6 +55,11 @@ function nameVerb(words: string[], i: number): VerbEntry | undefined {
   if (words[i] === 'dry' && words[i + 1] === 'run') return NAME_VERBS.get('simulate');
   if ((words[i] === 'evaluate' || words[i] === 'eval') && i + 1 < words.length && !CODE_OBJECTS.has(words[i + 1]!)) {
     return NAME_VERBS.get('analyze');
+  }
+  const meaning = MEANING_BEFORE.get(words[i]!);
+  if (meaning) {
+    const before = meaning.objects.has(words[i + 1] ?? '') || meaning.objects.has(words[i + 2] ?? '');
+    return before ? NAME_VERBS.get(meaning.means) : meaning.otherwise ? NAME_VERBS.get(meaning.otherwise) : undefined;
   }
   return NAME_VERBS.get(isLogOut(words, i) ? 'logout' : words[i]!);
 }
@@ -88,7 +97,7 @@ export function readName(words: string[], emit: Emit): void {
   nameReading.rank = -1;
   nameReading.readQuote = '';
   nameReading.httpMethodSignal = nameReading.dropSignal = -1;
-  nameReading.trailingNoun = false;
+  nameReading.trailingNoun = nameReading.apiRequest = false;
   const primary = primaryVerb(words);
   if (primary < 0) return;
   const primaryEntry = nameVerb(words, primary)!;
@@ -114,9 +123,10 @@ export function readName(words: string[], emit: Emit): void {
         if (shown === 'drop') nameReading.dropSignal = index;
       }
     } else if (!verb.nounToo && verb.rank !== READ) {
-      // After a reading verb, a write word is usually a noun ("get_asset_upload_url") unless joined ("get_or_create").
-      const joined = words[i - 1] === 'and' || words[i - 1] === 'or';
-      if (primaryRank !== READ || verb.rank !== WRITE || joined) {
+      // After a reading verb, a later verb is usually a noun ("get_asset_upload_url", "get_buy_quote") unless joined
+      // ("get_or_create", "export_then_delete").
+      const joined = words[i - 1] === 'and' || words[i - 1] === 'or' || words[i - 1] === 'then';
+      if (primaryRank !== READ || joined) {
         const index = emit(verb.rank, `name verb "${shown}"`, 0);
         if (shown === 'drop') nameReading.dropSignal = index;
       }
@@ -126,13 +136,16 @@ export function readName(words: string[], emit: Emit): void {
   readNameObjects(words, primary, primaryRank, emit);
 }
 
-/** What the primary verb acts on: a deployable (Execute), a whole file (Destructive), a financial commitment. */
+/**
+ * What the primary verb acts on: a deployable or runnable (Execute), a whole file (Destructive), a financial
+ * commitment, a terminal (typing there runs commands), an arbitrary API request.
+ */
 function readNameObjects(words: string[], primary: number, primaryRank: number, emit: Emit): void {
   const verb = words[primary]!;
   if (DEPLOY_VERBS.has(verb)) {
     for (let i = primary + 1; i < words.length; i++) {
       if (DEPLOY_OBJECTS.has(words[i]!)) {
-        emit(EXECUTE, `name "${verb} … ${words[i]}" (puts it live)`, 0);
+        emit(EXECUTE, `name "${verb} … ${words[i]}" (runs it or puts it live)`, 0);
         break;
       }
     }
@@ -141,20 +154,17 @@ function readNameObjects(words: string[], primary: number, primaryRank: number, 
   if (verb === 'write' && (object === 'file' || object === 'files')) {
     emit(DESTRUCTIVE, `name "${verb} ${object}" (replaces the file's content)`, 0);
   }
-  if (primaryRank === WRITE || primaryRank === DESTRUCTIVE) {
-    for (let i = 0; i < words.length; i++) {
-      const word = words[i]!;
-      const qualified =
-        NOT_BILLING.has(words[i - 1] ?? '') || NOT_BILLING.has(words[i - 2] ?? '') || NOT_THE_COMMITMENT.has(words[i + 1] ?? '');
-      if (i !== primary && FINANCIAL_NOUNS.has(word) && !qualified) {
-        emit(FINANCIAL, `name verb "${verb}" on "${word}"`, 0);
-        break;
-      }
-    }
+  if (primaryRank >= WRITE && primaryRank < FINANCIAL) {
+    const financial = nameFinancialObject(words, primary);
+    if (financial) emit(FINANCIAL, `name verb "${verb}" on "${financial}"`, 0);
+  }
+  if (TYPING_VERBS.has(verb) && words.some((w) => SHELL_NAMES.has(w))) {
+    emit(EXECUTE, `name "${verb}" into a terminal (runs what it sends)`, 0);
   }
   const request = words.some((w) => w === 'request' || w === 'requests');
   if (primaryRank !== READ && request && words.some((w) => w === 'api' || w === 'http' || w === 'graphql' || w === 'rest')) {
     emit(EXECUTE, `name "${words.join('_')}" (arbitrary API request)`, 0);
+    nameReading.apiRequest = true;
   }
 }
 
@@ -217,15 +227,6 @@ function objectEnd(pattern: RegExp, text: string, from: number): number {
   return m ? from + m[0].length : -1;
 }
 
-/** Where a financial object after a verb ends, or -1; "a notification thread subscription" is not a billing one. */
-function financialObjectEnd(text: string, from: number): number {
-  const end = objectEnd(FINANCIAL_OBJECT, text, from);
-  if (end < 0) return -1;
-  NOT_BILLING_WORD.lastIndex = from;
-  const qualifier = NOT_BILLING_WORD.exec(text);
-  return qualifier && qualifier.index < end ? -1 : end;
-}
-
 function isUpper(code: number): boolean {
   return code >= 65 && code <= 90;
 }
@@ -253,8 +254,7 @@ function found(rank: number, quote: string, flags = 0): void {
  * ("lists charges") and negations ("does not delete") out; situation clauses ("Use this if …") do not count, nor do
  * words in capitals (INSERT, UPDATE, DELETE are keywords or values) or headings ("Triggers:").
  */
-export function readDescription(text: string, emit: Emit): void {
-  const lower = text.toLowerCase();
+export function readDescription(text: string, lower: string, emit: Emit): void {
   reading.lower = lower;
   reading.leadEnd = lower.length;
   reading.firstRank = -1;
@@ -286,10 +286,10 @@ export function readDescription(text: string, emit: Emit): void {
     sentenceWords = 0;
     at.executing = false;
   }
-  if (!at.destructive) {
-    const irreversible = IRREVERSIBLE.exec(lower);
-    if (irreversible) emit(DESTRUCTIVE, `description: "${irreversible[0]}"`, 0);
-  }
+  const phrase = at.destructive ? '' : destructivePhrase(lower);
+  if (phrase) emit(DESTRUCTIVE, `description: "${phrase}"`, 0);
+  const runs = reading.executes ? '' : executesPhrase(lower);
+  if (runs) emit(EXECUTE, `description: "${runs}"`, 0);
 }
 
 function newClause(verbList: boolean): void {
@@ -339,7 +339,9 @@ function readWord(text: string, lower: string, token: string, index: number): vo
 function readVerb(verb: DescriptionVerb, lower: string, token: string, index: number): void {
   const after = index + token.length;
   let end: number;
-  if (verb.rank === READ) {
+  if (verb.builds && (end = objectEnd(BUILD_TARGET, lower, after)) >= 0) {
+    found(EXECUTE, quoteAt(lower, index, end));
+  } else if (verb.rank === READ) {
     if (!reading.readQuote) reading.readQuote = quoteAt(lower, index, after);
     if (reading.firstRank < 0) reading.firstRank = READ;
     at.readForm = verb.form;
@@ -356,7 +358,7 @@ function readVerb(verb: DescriptionVerb, lower: string, token: string, index: nu
     found(EXECUTE, quoteAt(lower, index, end));
   } else if (verb.rank === WRITE && (end = objectEnd(SHELL_TARGET, lower, after)) >= 0) {
     found(EXECUTE, quoteAt(lower, index, end));
-  } else if ((verb.rank === WRITE || verb.rank === DESTRUCTIVE) && (end = financialObjectEnd(lower, after)) >= 0) {
+  } else if ((verb.rank === WRITE || verb.rank === DESTRUCTIVE) && (end = financialObjectEnd(lower, after, token)) >= 0) {
     found(FINANCIAL, quoteAt(lower, index, end));
   } else if (verb.soft && token.startsWith('drop') && (end = objectEnd(DROP_TARGET, lower, after)) >= 0) {
     reading.dropGesture = true;

@@ -283,6 +283,82 @@ test('Financial: money-moving or commitment-changing verbs on financial nouns, n
   ]);
 });
 
+const props = (properties: Record<string, unknown>) => ({ type: 'object', properties });
+const side = { type: 'string', enum: ['buy', 'sell'] };
+
+test('Financial: orders, accounting records, prices, renewals, requests to payment APIs; not reading them or saving a card', () => {
+  const api = props({ service: str, method: str, body: { type: 'object' } });
+  categories([
+    [{ name: 'api_call', description: 'Call any endpoint of the store API. Services: customers, payments, refunds.', inputSchema: api }, 'Financial'],
+    [{ name: 'api_call', description: 'Call any endpoint of the issue tracker API.', inputSchema: api }, 'Execute'],
+    [{ name: 'shop.orders.place', description: 'Places an order for the items in the cart.' }, 'Financial'],
+    [{ name: 'maps-place-lookup', description: 'Look up a place by id.' }, 'Read'],
+    [{ name: 'record_expense', description: 'Records an expense against a cost centre.' }, 'Financial'],
+    [{ name: 'post_journal_entry', description: 'Post a manual journal entry to the ledger.' }, 'Financial'],
+    [{ name: 'commit_transaction', description: 'Commits the open database transaction.' }, 'Write'],
+    [{ name: 'update-product', inputSchema: props({ title: str, variants: { type: 'array', items: props({ salePrice: str }) } }) }, 'Financial'],
+    [{ name: 'create_price_alert', inputSchema: props({ symbol: str, price: { type: 'number' } }) }, 'Write'],
+    [{ name: 'add_credit_card', description: 'Saves a credit card for later use.' }, 'Write'],
+    [{ name: 'issueGiftCard' }, 'Financial'],
+    [{ name: 'capture-payment' }, 'Financial'],
+    [{ name: 'top_up_balance' }, 'Financial'],
+    [{ name: 'domains.renew', description: 'Renews a domain for one more year.' }, 'Financial'],
+    [{ name: 'lunch', description: 'Orders lunch; the cost is charged to the card on file.' }, 'Financial'],
+    [{ name: 'calculateSellPrice', description: 'Calculates the sell price including fees.' }, 'Read'],
+  ]);
+});
+
+test('Financial where money is traded or held on a chain: positions, margin, tokens, contracts, sides and recipients', () => {
+  categories([
+    [{ name: 'placeLimitOrder', inputSchema: props({ pair: str, side, qty: { type: 'number' } }) }, 'Financial'],
+    [{ name: 'adjust-leverage', description: 'Adjust leverage on a perpetual position.' }, 'Financial'],
+    [{ name: 'set_margin_type', description: 'Sets isolated or cross margin for futures trading.' }, 'Financial'],
+    [{ name: 'set_margin', description: 'Set the page margin of the document.' }, 'Write'],
+    [{ name: 'close_position', description: 'Close an open futures position.' }, 'Financial'],
+    [{ name: 'send_native', description: 'Send coins to an address.', inputSchema: props({ toAddress: str, amount: str }) }, 'Financial'],
+    [{ name: 'contract_write', description: 'Calls a state-changing function of a smart contract.' }, 'Financial'],
+    [{ name: 'create_api_token', description: 'Creates a personal API token.' }, 'Write'],
+    [{ name: 'quote_swap', description: 'Returns a quote for swapping two tokens.', inputSchema: props({ amount: str, token: str }) }, 'Read'],
+  ]);
+});
+
+test('Destructive: removal and force-push switches, overwritten files, signalled processes, clean builds, actions at any depth', () => {
+  const [bool, action] = [{ type: 'boolean' }, (values: string[]) => ({ type: 'string', enum: values })];
+  categories([
+    [{ name: 'push_branch', inputSchema: props({ branch: str, force: bool }) }, 'Destructive'],
+    [{ name: 'sync-remote', inputSchema: props({ branch: str, delete: bool }) }, 'Destructive'],
+    [{ name: 'fillField', inputSchema: props({ text: str, clear: bool }) }, 'Write'],
+    [{ name: 'put-object', description: 'Uploads a file; an existing file with the same key is overwritten.' }, 'Destructive'],
+    [{ name: 'uploadFile', description: 'Uploads a file. Existing files are never overwritten.' }, 'Write'],
+    [{ name: 'proc', description: 'Sends SIGTERM or SIGKILL to a process.' }, 'Destructive'],
+    [{ name: 'signal_process' }, 'Destructive'],
+    [{ name: 'clean', description: 'Cleans build products and derived data.' }, 'Destructive'],
+    [{ name: 'clean_html', description: 'Returns the page HTML without scripts.' }, 'Read'],
+    [{ name: 'manage_index', inputSchema: props({ operation: action(['create', 'list', 'drop']) }) }, 'Destructive'],
+    [{ name: 'tags', inputSchema: props({ mode: action(['list', 'remove']) }) }, 'Destructive'],
+    [{ name: 'site_settings', inputSchema: props({ request: { oneOf: [props({ op: { const: 'rename' } }), props({ op: { const: 'delete-site' } })] } }) }, 'Destructive'],
+    [{ name: 'export_then_delete' }, 'Destructive'],
+  ]);
+});
+
+test('Execute: REST verb tools with a path, builds and test suites, command-running agents, terminal input, started pipelines', () => {
+  const request = props({ path: str, body: { type: 'object' } });
+  categories([
+    [{ name: 'crm_post', description: 'Send a POST request to any CRM API path.', inputSchema: request }, 'Execute'],
+    [{ name: 'crm_get', description: 'Send a GET request to any CRM API path.', inputSchema: request }, 'Read'],
+    [{ name: 'put_file', description: 'Writes text to a file.', inputSchema: props({ path: str, content: str }) }, 'Write'],
+    [{ name: 'analyze_coverage', description: 'Analyzes coverage for a file. Runs the test suite with coverage enabled.' }, 'Execute'],
+    [{ name: 'test_sim', description: 'Test an app on a simulator.' }, 'Execute'],
+    [{ name: 'BuildQuery', description: 'Build a custom query string.' }, 'Read'],
+    [{ name: 'ask_coder', description: 'Coding agent that edits or deletes files and runs shell commands.', inputSchema: props({ prompt: str }) }, 'Execute'],
+    [{ name: 'plan_trip', description: 'An assistant that plans a trip.', inputSchema: props({ prompt: str }) }, 'Read'],
+    [{ name: 'pty_write', description: 'Write input to a session.', inputSchema: props({ id: str, data: str }) }, 'Execute'],
+    [{ name: 'stream_processor', description: 'Modify a stream processor.', inputSchema: props({ pipeline: { type: 'array' } }) }, 'Execute'],
+    [{ name: 'workflows.start', description: 'Starts a workflow run.' }, 'Execute'],
+    [{ name: 'graph_query', inputSchema: props({ query: { type: 'string', description: 'Cypher statement to run' } }) }, 'Execute'],
+  ]);
+});
+
 test('classification is pure: an earlier call does not change a later one', () => {
   const tools: ClassifiableTool[] = [
     { name: 'graphql', description: 'Executes a GraphQL mutation to create records' },
