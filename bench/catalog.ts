@@ -104,10 +104,10 @@ type DecideRow = DecideCase & { ns: number[]; calls: number; bytes: number };
 async function decideCosts(dir: string) {
   const tools = realTools();
   const named = tools[0]!.name as string;
-  const memoryView = createCatalogView(createMemoryCatalog());
+  const memoryView = await readyView(createMemoryCatalog());
   memoryView.observe(SERVER, tools);
   const sqliteStore = createSqliteCatalog(path.join(dir, 'decide-catalog.db'));
-  const sqliteView = createCatalogView(sqliteStore);
+  const sqliteView = await readyView(sqliteStore);
   sqliteView.observe(SERVER, tools);
   // An unnamed catalogued tool of risk Low: allowed by by_risk, as echo is in part 3.
   const unnamed = tools.map((t) => t['name'] as string).find((n) => n !== named && !/^(delete_|debug_)/.test(n) && memoryView.lookup(SERVER, n)?.risk === 'Low');
@@ -150,9 +150,9 @@ async function decideCosts(dir: string) {
     }
     await settled();
   }
-  memoryView.close();
-  sqliteView.close();
-  sqliteStore.close();
+  await memoryView.close();
+  await sqliteView.close();
+  await sqliteStore.close();
   return { rows, named, unnamed, unknown };
 }
 
@@ -180,46 +180,55 @@ function decideReport({ rows, named, unnamed, unknown }: Awaited<ReturnType<type
 type ObserveRow = { label: string; us: number[] };
 
 /** µs of each of `runs` calls of `timed`, each after an untimed `prepare` (fresh stores, a changed listing). */
-function timeRuns<T>(runs: number, prepare: (i: number) => T, timed: (x: T) => void, cleanup?: (x: T) => void): number[] {
+/** Times `timed` once per run; `prepare` (not timed) may be asynchronous, e.g. a view reading its store. */
+async function timeRuns<T>(runs: number, prepare: (i: number) => T | Promise<T>, timed: (x: T) => void, cleanup?: (x: T) => unknown): Promise<number[]> {
   const us: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const x = prepare(i);
+    const x = await prepare(i);
     const t0 = process.hrtime.bigint();
     timed(x);
     us.push(Number(process.hrtime.bigint() - t0) / 1000);
-    cleanup?.(x);
+    await cleanup?.(x);
   }
   return us;
 }
 
-function observeCosts(dir: string): ObserveRow[] {
+/** A view that has read its store: before that, it records nothing (view.ts). */
+async function readyView(store: CatalogStore): Promise<CatalogView> {
+  const view = createCatalogView(store);
+  await view.ready;
+  return view;
+}
+
+async function observeCosts(dir: string): Promise<ObserveRow[]> {
   const tools = realTools();
   const listing = JSON.stringify({ jsonrpc: '2.0', id: 2, result: { tools } });
   const copy = () => (JSON.parse(listing) as { result: { tools: unknown[] } }).result.tools;
   const expectObserved = (what: string, got: number, want: number) => {
     if (got !== want) throw new Error(`${what}: ${got} tools recorded, expected ${want}`);
   };
-  const parsing = timeRuns(OBSERVE_RUNS * 5, () => listing, (t) => void (sink = JSON.parse(t)));
+  const parsing = await timeRuns(OBSERVE_RUNS * 5, () => listing, (t) => void (sink = JSON.parse(t)));
   const rows: ObserveRow[] = [{ label: `JSON.parse of the listing (${(listing.length / 1024).toFixed(0)} KiB; the gateway parses it anyway)`, us: parsing }];
   const stores: [string, (i: number, what: string) => CatalogStore][] = [
     ['memory', () => createMemoryCatalog()],
     ['sqlite', (i, what) => createSqliteCatalog(path.join(dir, `observe-${what}-${i}.db`))],
   ];
   for (const [name, open] of stores) {
-    const fresh = (i: number, what: string) => {
+    const fresh = async (i: number, what: string) => {
       const store = open(i, what);
-      return { store, view: createCatalogView(store), tools: copy() };
+      return { store, view: await readyView(store), tools: copy() };
     };
-    const done = ({ store, view }: { store: CatalogStore; view: CatalogView }) => {
-      view.close();
-      store.close();
+    const done = async ({ store, view }: { store: CatalogStore; view: CatalogView }) => {
+      await view.close();
+      await store.close();
     };
     const row = (label: string, us: number[]) => rows.push({ label: `${name}: ${label}`, us });
-    row('first listing (classify and pin every tool)', timeRuns(OBSERVE_RUNS, (i) => fresh(i, 'first'), (x) => expectObserved('first', x.view.observe(SERVER, x.tools)?.added.length ?? 0, LISTED), done));
+    row('first listing (classify and pin every tool)', await timeRuns(OBSERVE_RUNS, (i) => fresh(i, 'first'), (x) => expectObserved('first', x.view.observe(SERVER, x.tools)?.added.length ?? 0, LISTED), done));
     // One gateway's view, listed again and again, as the gateway sees a client's repeated tools/list.
-    const warm = fresh(0, 'warm');
+    const warm = await fresh(0, 'warm');
     warm.view.observe(SERVER, warm.tools);
-    row('identical listing again (the fast path)', timeRuns(OBSERVE_RUNS * 10, copy, (t) => expectObserved('identical', warm.view.observe(SERVER, t)?.written.length ?? 0, 0)));
+    await warm.view.settled();
+    row('identical listing again (the fast path)', await timeRuns(OBSERVE_RUNS * 10, copy, (t) => expectObserved('identical', warm.view.observe(SERVER, t)?.written.length ?? 0, 0)));
     // Each run a new revision of one tool's description: a change every time.
     const changedListing = (i: number) => {
       const t = copy() as Record<string, unknown>[];
@@ -227,10 +236,10 @@ function observeCosts(dir: string): ObserveRow[] {
       return t;
     };
     // A restarted gateway reads the catalogue, but has no listing text yet: every tool is hashed once.
-    const restarted = () => ({ view: createCatalogView(warm.store), tools: copy() });
-    row('first listing after a restart (catalogue known)', timeRuns(OBSERVE_RUNS * 2, restarted, (x) => void x.view.observe(SERVER, x.tools), (x) => x.view.close()));
-    row(`one tool of ${LISTED} changed`, timeRuns(OBSERVE_RUNS * 5, changedListing, (t) => expectObserved('one changed', warm.view.observe(SERVER, t)?.changed.length ?? 0, 1)));
-    done(warm);
+    const restarted = async () => ({ view: await readyView(warm.store), tools: copy() });
+    row('first listing after a restart (catalogue known)', await timeRuns(OBSERVE_RUNS * 2, restarted, (x) => void x.view.observe(SERVER, x.tools), (x) => x.view.close()));
+    row(`one tool of ${LISTED} changed`, await timeRuns(OBSERVE_RUNS * 5, changedListing, (t) => expectObserved('one changed', warm.view.observe(SERVER, t)?.changed.length ?? 0, 1)));
+    await done(warm);
   }
   return rows;
 }
@@ -362,7 +371,7 @@ async function main(): Promise<void> {
   try {
     const parts: [string, string, () => Promise<string>][] = [
       ['decide', 'part 1: one decision, plain and by_risk', async () => decideReport(await decideCosts(dir))],
-      ['observe', 'part 2: recording a tools/list', async () => observeReport(observeCosts(dir))],
+      ['observe', 'part 2: recording a tools/list', async () => observeReport(await observeCosts(dir))],
       ['gateway', 'part 3: gateway throughput, plain and by_risk', async () => gatewayReport(await gatewayThroughput(dir)) + gatewayProfiles(GATEWAYS.map((c) => c.instance))],
     ];
     for (const [key, what, run] of parts) {

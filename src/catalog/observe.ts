@@ -6,15 +6,21 @@ import type { CatalogEntry, ToolDefinition } from './entry.js';
 import type { CatalogStore } from './store.js';
 
 /** Raised whenever the classifier's rules change, so that catalogued tools are relabelled when next listed. */
-export const CLASSIFIER_REVISION = 2;
+export const CLASSIFIER_REVISION = 3;
 
 /** Per server at most this many tools are kept (a server cannot grow the catalogue without bound). */
 export const MAX_TOOLS_PER_SERVER = 10_000;
 
+/** A tool definition with its hash, computed once. */
+export interface HashedDefinition {
+  def: ToolDefinition;
+  hash: string;
+}
+
 export interface ObserveResult {
   added: string[];
   changed: string[];
-  /** Tools changed before whose definition is back to the accepted one. */
+  /** Tools marked changed whose listing is back to the accepted definition (they stay changed until accepted). */
   restored: string[];
   /** Every entry written. */
   written: CatalogEntry[];
@@ -60,45 +66,48 @@ function classified(server: string, def: ToolDefinition, hash: string, at: strin
   };
 }
 
-/** A tool definition with its hash, computed once. */
-export interface HashedDefinition {
-  def: ToolDefinition;
-  hash: string;
-}
 
-/** Observes one page (or all) of a server's tools/list result and writes what changed, in one transaction. */
-export function observeTools(store: CatalogStore, server: string, tools: readonly unknown[], now = new Date()): ObserveResult {
+/** The definitions of the named tools of a listing, hashed. */
+export function hashedDefinitions(tools: readonly unknown[]): HashedDefinition[] {
   const hashed: HashedDefinition[] = [];
   for (const tool of tools) {
     const def = toolDefinition(tool);
     if (def) hashed.push({ def, hash: definitionHash(def) });
   }
-  return observeDefinitions(store, server, hashed, now);
+  return hashed;
 }
 
-export function observeDefinitions(store: CatalogStore, server: string, definitions: readonly HashedDefinition[], now = new Date()): ObserveResult {
+/**
+ * What a listing changes in a server's catalogue, given the entries known (by tool name): the entries to write.
+ * Pure; the caller writes `result.written` (in one `put`) and updates what it knows.
+ */
+export function observeDefinitions(
+  known: ReadonlyMap<string, CatalogEntry>,
+  server: string,
+  definitions: readonly HashedDefinition[],
+  now = new Date(),
+): ObserveResult {
   const at = now.toISOString();
   const result: ObserveResult = { added: [], changed: [], restored: [], written: [] };
-  let known = -1;
   for (const { def, hash } of definitions) {
-    const prior = store.get(server, def.name);
+    const prior = known.get(def.name);
     if (prior?.hash === hash) {
       // Same definition, older rules: relabel it, pin and status unchanged.
       if (prior.classifier !== CLASSIFIER_REVISION) result.written.push({ ...prior, ...pick(classified(server, def, hash, at)), updatedAt: at });
       continue;
     }
     if (!prior) {
-      if (known < 0) known = store.tools(server).length;
-      if (known + result.added.length >= MAX_TOOLS_PER_SERVER) continue;
+      if (known.size + result.added.length >= MAX_TOOLS_PER_SERVER) continue;
       result.added.push(def.name);
       result.written.push(classified(server, def, hash, at));
     } else if (hash === prior.acceptedHash) {
-      result.restored.push(def.name);
-      const { acceptedDefinition: _, changedAt: __, ...rest } = prior;
-      result.written.push({ ...rest, ...pick(classified(server, def, hash, at)), status: 'accepted', updatedAt: at });
+      // Back to the accepted definition while marked changed: reported, not trusted by itself (another replica may
+      // still be served the new one; a server that flips back may flip again). It stays changed until accepted.
+      if (prior.status === 'changed') result.restored.push(def.name);
     } else {
       result.changed.push(def.name);
-      const accepted = prior.status === 'accepted' ? prior.definition : prior.acceptedDefinition;
+      // The definition last accepted: the prior one itself if it was accepted (whatever status a view shows).
+      const accepted = prior.hash === prior.acceptedHash ? prior.definition : prior.acceptedDefinition;
       result.written.push({
         ...prior,
         ...pick(classified(server, def, hash, at)),
@@ -109,24 +118,31 @@ export function observeDefinitions(store: CatalogStore, server: string, definiti
       });
     }
   }
-  if (result.written.length > 0) store.put(result.written);
+  return result;
+}
+
+/** Observes a listing against the store and writes what changed (one put). */
+export async function observeTools(store: CatalogStore, server: string, tools: readonly unknown[], now = new Date()): Promise<ObserveResult> {
+  const known = new Map((await store.tools(server)).map((e) => [e.tool, e]));
+  const result = observeDefinitions(known, server, hashedDefinitions(tools), now);
+  if (result.written.length > 0) await store.put(result.written);
   return result;
 }
 
 /** Observes a complete listing and returns the catalogue entries of exactly the tools listed (not older ones). */
-export function catalogueListing(store: CatalogStore, server: string, tools: readonly unknown[]): { observed: ObserveResult; entries: CatalogEntry[] } {
-  const observed = observeTools(store, server, tools);
+export async function catalogueListing(store: CatalogStore, server: string, tools: readonly unknown[]): Promise<{ observed: ObserveResult; entries: CatalogEntry[] }> {
+  const observed = await observeTools(store, server, tools);
   const names = new Set(tools.map((t) => toolDefinition(t)?.name));
-  return { observed, entries: store.tools(server).filter((e) => names.has(e.tool)) };
+  return { observed, entries: (await store.tools(server)).filter((e) => names.has(e.tool)) };
 }
 
-/** Pins the definition last seen: the tool is accepted as it is now. Returns the entry, or undefined if unknown. */
-export function acceptTool(store: CatalogStore, server: string, tool: string, now = new Date()): CatalogEntry | undefined {
-  const prior = store.get(server, tool);
+/** Pins the definition last seen: the tool is accepted as it is now. Resolves to the entry, or undefined if unknown. */
+export async function acceptTool(store: CatalogStore, server: string, tool: string, now = new Date()): Promise<CatalogEntry | undefined> {
+  const prior = await store.get(server, tool);
   if (!prior) return undefined;
   const { acceptedDefinition: _, changedAt: __, ...rest } = prior;
   const entry: CatalogEntry = { ...rest, acceptedHash: prior.hash, status: 'accepted', updatedAt: now.toISOString() };
-  store.put([entry]);
+  await store.put([entry]);
   return entry;
 }
 

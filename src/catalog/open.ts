@@ -4,18 +4,21 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import { pathOfFileUrl } from '../state/open.js';
 import { createMemoryCatalog, type CatalogStore } from './store.js';
 
-const FORMS = 'sqlite:PATH (e.g. sqlite:.policylayer/state.db) or memory:';
+const FORMS = 'sqlite:PATH (e.g. sqlite:.policylayer/state.db), redis://host:port[/db] or memory:';
 const DEFAULT_FILE = 'sqlite:.policylayer/state.db';
 
-/** The catalogue URL in force: `gateway.catalog`, else the state file when state is SQLite, else the default file. */
+/** The catalogue URL in force: `gateway.catalog`, else the state store's (SQLite, Redis or memory). */
 export function catalogUrl(gateway: Pick<GatewayConfig, 'catalog' | 'state'>): string {
-  if (gateway.catalog) return gateway.catalog;
-  if (gateway.state.startsWith('sqlite:') || gateway.state === 'memory:') return gateway.state;
-  return DEFAULT_FILE;
+  return gateway.catalog ?? gateway.state ?? DEFAULT_FILE;
 }
 
-export async function openCatalog(url: string): Promise<CatalogStore> {
+/** `prefix`: the state prefix, under which Redis keys are written. */
+export async function openCatalog(url: string, prefix = 'policylayer:'): Promise<CatalogStore> {
   if (url === 'memory:') return createMemoryCatalog();
+  if (/^rediss?:\/\/./.test(url)) {
+    const { createRedisCatalog } = await import('./redis-store.js');
+    return createRedisCatalog(url, prefix);
+  }
   if (url.startsWith('sqlite:')) {
     const { createSqliteCatalog } = await import('./sqlite-store.js');
     return createSqliteCatalog(pathOfFileUrl(url, 'sqlite:', 'gateway.catalog', FORMS));

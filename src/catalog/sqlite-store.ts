@@ -43,23 +43,24 @@ export function createSqliteCatalog(file: string): CatalogStore {
   });
   // data_version moves when another connection commits; own writes are counted here.
   let ownWrites = 0;
+  // better-sqlite3 is synchronous: each call completes before its promise is returned.
   return {
-    servers: () => st.servers.all().map((r) => r.server),
-    tools: (server) => st.tools.all(server).map((r) => JSON.parse(r.entry) as CatalogEntry),
-    get(server, tool) {
+    servers: async () => st.servers.all().map((r) => r.server),
+    tools: async (server) => st.tools.all(server).map((r) => JSON.parse(r.entry) as CatalogEntry),
+    async get(server, tool) {
       const row = st.get.get(server, tool);
       return row && (JSON.parse(row.entry) as CatalogEntry);
     },
-    put(entries) {
+    async put(entries) {
       putAll(entries);
       ownWrites++;
     },
-    remove(server, tool) {
+    async remove(server, tool) {
       const changes = (tool === undefined ? st.removeServer.run(server) : st.removeTool.run(server, tool)).changes;
       if (changes > 0) ownWrites++;
       return changes;
     },
-    version: () => (db.pragma('data_version', { simple: true }) as number) * 1_000_000 + ownWrites,
-    close: () => db.close(),
+    version: async () => `${db.pragma('data_version', { simple: true }) as number}.${ownWrites}`,
+    close: async () => void db.close(),
   };
 }

@@ -19,7 +19,7 @@ export function createToolWatch(view: CatalogView, record?: (input: AuditInput) 
     const parts = [
       result.changed.length > 0 && `changed: ${result.changed.join(', ')}`,
       added.length > 0 && `added: ${added.join(', ')}`,
-      result.restored.length > 0 && `back to the accepted definition: ${result.restored.join(', ')}`,
+      result.restored.length > 0 && `back to the accepted definition, still held until accepted: ${result.restored.join(', ')}`,
     ].filter(Boolean);
     if (parts.length > 0) record({ kind: 'tools_changed', server, detail: parts.join('; ').slice(0, 4000) });
   };

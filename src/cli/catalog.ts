@@ -57,24 +57,24 @@ export async function run(args: string[], io: Io = process): Promise<number> {
 
   const file = values.config ?? 'policylayer.yaml';
   const gateway = existsSync(file) ? (await loadConfig(file)).gateway : GatewaySchema.parse({});
-  const store = await openCatalog(catalogUrl(gateway));
+  const store = await openCatalog(catalogUrl(gateway), gateway.state_prefix);
   try {
-    return action === 'show' ? show(store, server, tools[0], format, io) : accept(store, server!, values['all-changed'] ? undefined : tools, io);
+    return action === 'show' ? await show(store, server, tools[0], format, io) : await accept(store, server!, values['all-changed'] ? undefined : tools, io);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-function show(store: CatalogStore, server: string | undefined, tool: string | undefined, format: Format, io: Io): number {
+async function show(store: CatalogStore, server: string | undefined, tool: string | undefined, format: Format, io: Io): Promise<number> {
   if (!server) {
-    const servers = store.servers().map((s) => ({ server: s, tools: store.tools(s) }));
+    const servers = await Promise.all((await store.servers()).map(async (s) => ({ server: s, tools: await store.tools(s) })));
     if (format === 'json') io.stdout.write(JSON.stringify(servers.map((s) => ({ server: s.server, summary: riskSummary(s.tools) })), null, 2) + '\n');
     else if (servers.length === 0) io.stdout.write('the catalogue is empty: register a server with `policylayer servers add`, or run `policylayer scan -c FILE`\n');
     else io.stdout.write(formatTable(['SERVER', 'TOOLS'], servers.map((s) => [s.server, riskSummary(s.tools)])));
     return 0;
   }
-  const entries = store.tools(server);
-  if (entries.length === 0) return missing(`no server "${server}" in the catalogue${knownServers(store)}`, io);
+  const entries = await store.tools(server);
+  if (entries.length === 0) return missing(`no server "${server}" in the catalogue${await knownServers(store)}`, io);
   if (tool === undefined) {
     if (format === 'json') io.stdout.write(JSON.stringify(entries.map(jsonEntry), null, 2) + '\n');
     else if (format === 'md') io.stdout.write(serverMarkdown(server, entries));
@@ -87,9 +87,9 @@ function show(store: CatalogStore, server: string | undefined, tool: string | un
   return 0;
 }
 
-function accept(store: CatalogStore, server: string, tools: string[] | undefined, io: Io): number {
-  const entries = store.tools(server);
-  if (entries.length === 0) return missing(`no server "${server}" in the catalogue${knownServers(store)}`, io);
+async function accept(store: CatalogStore, server: string, tools: string[] | undefined, io: Io): Promise<number> {
+  const entries = await store.tools(server);
+  if (entries.length === 0) return missing(`no server "${server}" in the catalogue${await knownServers(store)}`, io);
   const names = tools ?? entries.filter((e) => e.status === 'changed').map((e) => e.tool);
   if (names.length === 0) {
     io.stdout.write(`no tool of "${server}" is marked changed\n`);
@@ -103,7 +103,7 @@ function accept(store: CatalogStore, server: string, tools: string[] | undefined
       bad++;
       continue;
     }
-    const entry = acceptTool(store, server, name)!;
+    const entry = (await acceptTool(store, server, name))!;
     io.stdout.write(
       before.status === 'changed'
         ? `accepted the new definition of ${server}/${name} (${entry.category}, risk ${entry.risk})\n`
@@ -118,8 +118,8 @@ const missing = (message: string, io: Io): number => {
   return 1;
 };
 
-const knownServers = (store: CatalogStore): string => {
-  const servers = store.servers();
+const knownServers = async (store: CatalogStore): Promise<string> => {
+  const servers = await store.servers();
   return servers.length > 0 ? ` (it has ${servers.join(', ')})` : ' (it is empty: run `policylayer servers add` or `policylayer scan -c FILE`)';
 };
 

@@ -88,7 +88,7 @@ export async function run(args: string[], io: Io = process): Promise<number> {
   if (values.config) {
     const config = await loadConfig(values.config);
     ({ targets, gateway } = await configuredTargets(values.config, config.servers, values.server));
-    store = await openCatalog(catalogUrl(config.gateway));
+    store = await openCatalog(catalogUrl(config.gateway), config.gateway.state_prefix);
   } else if (values.upstream) {
     const headers = parseHeaders(values.header, USAGE);
     const spec = { url: values.upstream, ...(Object.keys(headers).length > 0 && { headers }) };
@@ -106,7 +106,7 @@ export async function run(args: string[], io: Io = process): Promise<number> {
       progress?.step(`scanning ${target.name}`);
       try {
         const listed = await listServerTools(target.connect, { timeoutMs: timeout, log });
-        const { observed, entries } = catalogueListing(store, target.name, listed.tools);
+        const { observed, entries } = await catalogueListing(store, target.name, listed.tools);
         results.push({ name: target.name, spec: target.spec, entries, changed: observed.changed });
       } catch (err) {
         results.push({ name: target.name, spec: target.spec, entries: [], changed: [], error: (err as Error).message });
@@ -114,7 +114,7 @@ export async function run(args: string[], io: Io = process): Promise<number> {
     }
   } finally {
     progress?.done();
-    store.close();
+    await store.close();
   }
 
   if (values.json) io.stdout.write(JSON.stringify(results.map(jsonResult), null, 2) + '\n');

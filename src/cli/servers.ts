@@ -66,16 +66,17 @@ export async function run(args: string[], io: Io = process): Promise<number> {
   const listed = await listServerTools(connect, { timeoutMs: timeout, log: createLogger({ level: 'error' }) });
   await addServer(file, name, spec, { replace: values.replace === true });
   // The file is now valid with the server in it: its gateway settings say where the catalogue lives.
-  const store = await openCatalog(catalogUrl((await loadConfig(file)).gateway));
+  const { gateway } = await loadConfig(file);
+  const store = await openCatalog(catalogUrl(gateway), gateway.state_prefix);
   try {
-    const { observed, entries } = catalogueListing(store, name, listed.tools);
+    const { observed, entries } = await catalogueListing(store, name, listed.tools);
     io.stdout.write(`${values.replace ? 'replaced' : 'added'} server "${name}" in ${file}\n\n${scanTable(name, entries)}\n`);
     if (observed.changed.length > 0) {
       io.stdout.write(`CHANGED since accepted: ${observed.changed.join(', ')}; see \`policylayer catalog show ${name} TOOL\`\n`);
     }
     io.stdout.write(`Next: \`policylayer catalog show ${name} TOOL\` for a tool's page; add \`default: by_risk\` under servers.${name} to hold High and Critical tools for approval.\n`);
   } finally {
-    store.close();
+    await store.close();
   }
   return 0;
 }
@@ -93,14 +94,14 @@ function expandHeaders(headers: Record<string, string>): Record<string, string> 
 
 async function catalogOf(file: string) {
   const gateway = existsSync(file) ? (await loadConfig(file)).gateway : GatewaySchema.parse({});
-  return openCatalog(catalogUrl(gateway));
+  return openCatalog(catalogUrl(gateway), gateway.state_prefix);
 }
 
 async function list(file: string, json: boolean, io: Io): Promise<number> {
   const servers = await listServers(file);
   const store = await catalogOf(file);
   try {
-    const rows = servers.map((s) => ({ ...s, tools: store.tools(s.name) }));
+    const rows = await Promise.all(servers.map(async (s) => ({ ...s, tools: await store.tools(s.name) })));
     if (json) {
       io.stdout.write(JSON.stringify(rows.map((r) => ({ name: r.name, command: r.command, url: r.url, catalogue: riskSummary(r.tools) })), null, 2) + '\n');
     } else if (rows.length === 0) {
@@ -110,7 +111,7 @@ async function list(file: string, json: boolean, io: Io): Promise<number> {
       io.stdout.write(formatTable(['NAME', 'CONNECTS TO', 'CATALOGUE'], table));
     }
   } finally {
-    store.close();
+    await store.close();
   }
   return 0;
 }
@@ -122,10 +123,10 @@ async function remove(file: string, name: string, io: Io): Promise<number> {
       io.stderr.write(`policylayer servers: no server "${name}" in ${file}\n`);
       return 1;
     }
-    const tools = store.remove(name);
+    const tools = await store.remove(name);
     io.stdout.write(`removed server "${name}" from ${file}${tools > 0 ? ` and its ${tools} tools from the catalogue` : ''}\n`);
   } finally {
-    store.close();
+    await store.close();
   }
   return 0;
 }

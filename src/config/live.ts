@@ -4,6 +4,7 @@ import { compilePolicy, type Policy, type ServerPolicy } from '../policy/compile
 import { loadConfig } from './load.js';
 import type { Config } from './schema.js';
 import { watchConfig } from './watch.js';
+import { redactUrl } from '../redact-url.js';
 import { catalogUrl, openCatalog } from '../catalog/open.js';
 import { createMemoryCatalog } from '../catalog/store.js';
 import { createCatalogView, type CatalogView } from '../catalog/view.js';
@@ -27,8 +28,9 @@ export interface LivePolicy {
 export async function openLivePolicy(file: string, log: Logger): Promise<LivePolicy> {
   const config = await loadConfig(file);
   const url = catalogUrl(config.gateway);
-  const store = await openCatalog(url);
-  const catalog = createCatalogView(store, { onError: (err) => log.error(`risk catalogue (${url}): ${err.message}`) });
+  const store = await openCatalog(url, config.gateway.state_prefix);
+  const catalog = createCatalogView(store, { onError: (err) => log.error(`risk catalogue (${redactUrl(url)}): ${err.message}`) });
+  await catalog.ready;
   let policy = compilePolicy(config, catalog);
   const listeners: ReloadListener[] = [];
   const watcher = watchConfig(file, {
@@ -45,8 +47,8 @@ export async function openLivePolicy(file: string, log: Logger): Promise<LivePol
   });
   const close = (): void => {
     watcher.close();
-    catalog.close();
-    store.close();
+    // Writes already decided are finished before the store closes.
+    void catalog.close().then(() => store.close()).catch((err: Error) => log.error(`risk catalogue: ${err.message}`));
   };
   return { current: () => policy, file, onReload: (l) => void listeners.push(l), catalog, close };
 }
@@ -55,7 +57,7 @@ export async function openLivePolicy(file: string, log: Logger): Promise<LivePol
 export function staticPolicy(config: Config): LivePolicy {
   const catalog = createCatalogView(createMemoryCatalog());
   const policy = compilePolicy(config, catalog);
-  return { current: () => policy, onReload() {}, catalog, close: () => catalog.close() };
+  return { current: () => policy, onReload() {}, catalog, close: () => void catalog.close() };
 }
 
 /** The current rules for one server; a server removed by a reload gets a policy that refuses everything. */

@@ -167,9 +167,9 @@ export const GatewaySchema = z
       .describe('Where rate limits and spend caps are counted: memory:, sqlite:PATH (one host), redis://host:port (replicas)'),
     catalog: z
       .string()
-      .regex(/^(memory:|sqlite:.+)$/, 'expected memory: or sqlite:PATH')
+      .regex(/^(memory:|sqlite:.+|rediss?:\/\/.+)$/, 'expected memory:, sqlite:PATH or redis://host:port')
       .optional()
-      .describe('Where the risk catalogue and tool pins are kept: sqlite:PATH or memory: (default: the sqlite file of `state`, else sqlite:.policylayer/state.db)'),
+      .describe('Where the risk catalogue and tool pins are kept: sqlite:PATH, redis://host:port (shared by replicas) or memory: (default: the same store as `state`)'),
     state_prefix: z.string().default('policylayer:').describe('Prefix of every key written to the state store'),
     all_tools: AllToolsSchema.optional().describe('Limits on every tool call through the gateway, whatever the server'),
     fail_mode: z

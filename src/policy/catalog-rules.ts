@@ -15,7 +15,7 @@ export interface CatalogDecider {
 
 const RISKS: readonly Risk[] = ['Low', 'Medium', 'High', 'Critical'];
 const NONE: readonly string[] = [];
-const NOTHING_KNOWN: CatalogLookup = { lookup: () => undefined, recheck: () => undefined, changed: () => [] };
+const NOTHING_KNOWN: CatalogLookup = { lookup: () => undefined, recheck: () => undefined, changed: () => [], loaded: () => true };
 
 const classifiedOf = (e: ViewEntry) => ({ category: e.category, risk: e.risk, evidence: e.evidence });
 
@@ -37,6 +37,12 @@ export function catalogDecider(
   const unknown: Decision = {
     ...unknownRule,
     reason: unknownRule.reason ?? 'the tool is not in the risk catalogue (the gateway has not seen it listed), so it counts as Critical',
+  };
+
+  const unreadable: Decision = {
+    action: 'deny',
+    rule: `servers.${server}.on_tool_change`,
+    reason: 'the risk catalogue could not be read yet, so this tool\'s definition cannot be checked against its pin; calls are refused until it can (see the gateway log)',
   };
 
   const changed = (tool: string): Decision => ({
@@ -63,6 +69,7 @@ export function catalogDecider(
       // Only a blocked call reads the store: it may have been accepted by another process a moment ago.
       if (block && entry?.status === 'changed' && (entry = known.recheck(server, tool))?.status === 'changed') return changed(tool);
       // A name the catalogue does not know may be a case, separator or look-alike variant of a changed tool.
+      if (block && !entry && !known.loaded()) return unreadable;
       const changedTools = block && !entry ? known.changed(server) : NONE;
       if (changedTools.length > 0) {
         const folded = skeleton(tool);

@@ -111,6 +111,35 @@ async function assertChangeRecorded(r: Rig): Promise<void> {
   assert.doesNotMatch(before, /id_rsa/);
 }
 
+/** Asserts the refusal of a call of the changed tool: [POLICY DENIED], naming the tool and how to accept it. */
+function assertRefusedAsChanged(result: unknown): void {
+  const text = toolText(result);
+  assert.equal((result as { isError?: boolean }).isError, true, text);
+  assert.match(text, /^\[POLICY DENIED\]/);
+  assert.match(text, /get_weather/);
+  assert.match(text, new RegExp(`policylayer catalog accept ${SERVER} get_weather`));
+}
+
+/**
+ * Calls get_weather (a new city each time) until it is let through, within 2.5 s of the accept; each refusal is the
+ * pinning one and leaves the server's call log as it was (`before`). Resolves with the city of the call let through.
+ */
+async function callUntilReleased(r: Rig, c: V1Connection, before: unknown[]): Promise<string> {
+  const end = Date.now() + 2500;
+  for (let attempt = 1; ; attempt++) {
+    const city = `Bergen-${attempt}`;
+    const result = await weather(c, city);
+    if (result.isError === undefined) {
+      assert.equal(toolText(result), `sunny in ${city}`);
+      return city;
+    }
+    assertRefusedAsChanged(result);
+    assert.deepEqual(callsReceived(r, 'get_weather'), before, `refused call ${attempt} never reached the server`);
+    assert.ok(Date.now() < end, `get_weather is still refused 2.5 s after \`catalog accept\` (${attempt} calls)`);
+    await sleep(100);
+  }
+}
+
 /** The whole block → accept story through one endpoint factory (a new endpoint is a new upstream session). */
 async function blockedUntilAccepted(t: TestContext, r: Rig, endpoint: () => Endpoint): Promise<void> {
   await honestFirstSession(t, r, endpoint());
@@ -118,10 +147,7 @@ async function blockedUntilAccepted(t: TestContext, r: Rig, endpoint: () => Endp
   const second = await session(t, endpoint());
   assert.deepEqual(await toolNames(second), ['add_note'], 'the changed tool is hidden; the unchanged one stays');
   const refused = await weather(second, 'Bergen');
-  assert.equal(refused.isError, true);
-  assert.match(toolText(refused), /^\[POLICY DENIED\]/);
-  assert.match(toolText(refused), /get_weather/);
-  assert.match(toolText(refused), new RegExp(`policylayer catalog accept ${SERVER} get_weather`));
+  assertRefusedAsChanged(refused);
   assert.deepEqual(callsReceived(r, 'get_weather'), [{ city: 'Oslo' }], 'the refused call never reached the server');
   const note = await second.client.callTool({ name: 'add_note', arguments: { text: 'still works' } });
   assert.equal(toolText(note), 'noted: still works');
@@ -141,11 +167,10 @@ async function blockedUntilAccepted(t: TestContext, r: Rig, endpoint: () => Endp
   const accepted = await runCli('catalog', 'accept', SERVER, 'get_weather', '-c', r.file);
   assert.equal(accepted.code, 0, accepted.stderr);
   assert.match(accepted.stdout, /accepted the new definition of weather\/get_weather/);
-  // No restart, no waiting for the poll: a refused call reads the store again before it refuses.
-  const allowed = await weather(second, 'Bergen');
-  assert.equal(allowed.isError, undefined, toolText(allowed));
-  assert.equal(toolText(allowed), 'sunny in Bergen');
-  assert.deepEqual(callsReceived(r, 'get_weather'), [{ city: 'Oslo' }, { city: 'Bergen' }]);
+  // No restart: the tool is released within the poll interval. The first call after the accept may still be
+  // refused (its read of the store serves the next call), but a refused call never reaches the server.
+  const city = await callUntilReleased(r, second, [{ city: 'Oslo' }]);
+  assert.deepEqual(callsReceived(r, 'get_weather'), [{ city: 'Oslo' }, { city }]);
   assert.deepEqual((await toolNames(second)).sort(), ['add_note', 'get_weather'], 'the accepted tool is listed again');
 
   const page = await runCli('catalog', 'show', SERVER, 'get_weather', '-c', r.file);

@@ -34,6 +34,7 @@ function fakeCatalog(entries: Record<string, ViewEntry>, server = 'gh') {
       return e;
     },
     changed: (s) => (s === server ? [...memory].filter(([, e]) => e.status === 'changed').map(([name]) => name) : []),
+    loaded: () => true,
   };
   return { lookup, memory, store, rechecks: () => rechecks };
 }
@@ -242,5 +243,24 @@ describe('the catalogue label on calls held for approval', () => {
     assert.deepEqual(p.decide('run_workflow').classified, { category: 'Execute', risk: 'High', evidence: ['name verb "run"', 'parameter "command"'] });
     assert.equal(p.decide('unknown_tool').action, 'require_approval');
     assert.equal(p.decide('unknown_tool').classified, undefined);
+  });
+});
+
+describe('a catalogue that could not be read yet', () => {
+  const unread: CatalogLookup = { lookup: () => undefined, recheck: () => undefined, changed: () => [], loaded: () => false };
+
+  test('on_tool_change: block refuses every call it cannot check, saying why', () => {
+    const p = policyOf('    on_tool_change: block\n    tools:\n      search_issues: allow\n', unread);
+    for (const tool of ['search_issues', 'anything']) {
+      const d = p.decide(tool);
+      assert.deepEqual([d.action, d.rule], ['deny', 'servers.gh.on_tool_change'], tool);
+      assert.match(d.reason ?? '', /risk catalogue could not be read/);
+    }
+  });
+
+  test('without block, rules still apply and by_risk treats every unnamed tool as Critical', () => {
+    const p = policyOf('    default: by_risk\n    tools:\n      search_issues: allow\n', unread);
+    assert.equal(p.decide('search_issues').action, 'allow');
+    assert.deepEqual([p.decide('anything').action, p.decide('anything').rule], ['require_approval', 'servers.gh.by_risk.Critical']);
   });
 });
