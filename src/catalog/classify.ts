@@ -1,7 +1,8 @@
 // Risk classifier for MCP tools: name verbs, description phrases, parameters and annotations → category, risk, evidence.
 import { MONEY_SERVICES, readPaymentPhrase, setMoneyContext } from './money.js';
 import { API_REQUEST, parameterReading, scanParameters } from './parameters.js';
-import { DESTRUCTIVE, FINANCIAL, nameWords, READ, WRITE } from './vocabulary.js';
+import { beyondAscii, readableName, readableText, readStems } from './languages.js';
+import { DESTRUCTIVE, FINANCIAL, NAME_VERBS, nameWords, READ, WRITE } from './vocabulary.js';
 import { nameReading, readDescription, readName, reading, SIDE_EFFECT, SOFT } from './wording.js';
 
 export { nameWords };
@@ -66,6 +67,20 @@ function nameSignal(rank: number, text: string, flags: number): number {
 
 function descriptionSignal(rank: number, text: string, flags: number): number {
   return signal(rank, DESCRIPTION, text, flags);
+}
+
+const nameStem = (rank: number, text: string): void => void signal(rank, NAME, text);
+const descriptionStem = (rank: number, text: string): void => void signal(rank, DESCRIPTION, text);
+
+/**
+ * The words of a name as it renders. A name in odd case ("dElEtE") splits into nonsense at its case
+ * changes: when those words hold no verb, the name's words without case splitting are read instead.
+ */
+function wordsOf(name: string): string[] {
+  const words = nameWords(name);
+  if (words.some((w) => NAME_VERBS.has(w)) || name === name.toLowerCase()) return words;
+  const plain = nameWords(name.toLowerCase());
+  return plain.some((w) => NAME_VERBS.has(w)) ? plain : words;
 }
 
 /**
@@ -136,15 +151,20 @@ function parameterSignal(rank: number, text: string): void {
 
 export function classifyTool(tool: ClassifiableTool): Classification {
   signalCount = 0;
-  const words = nameWords(tool.name);
-  const description = typeof tool.description === 'string' ? tool.description : '';
+  const name = readableName(tool.name);
+  const words = wordsOf(name);
+  const given = typeof tool.description === 'string' ? tool.description : '';
+  const foreign = beyondAscii(given);
+  const description = foreign ? readableText(given) : given;
   const lower = description.toLowerCase();
   const schema = tool.inputSchema;
   const properties = typeof schema === 'object' && schema !== null ? (schema as Record<string, unknown>)['properties'] : undefined;
   setMoneyContext(lower, words, typeof properties === 'object' && properties !== null ? Object.keys(properties) : []);
   readName(words, nameSignal);
   const nameSignals = signalCount;
+  if (name !== tool.name || beyondAscii(name)) readStems(readableText(tool.name), 'name', nameStem);
   readDescription(description, lower, descriptionSignal);
+  if (foreign) readStems(description, 'description', descriptionStem);
   const nameRank = nameRankAfterLead(nameSignals);
   // The name's verb, or without one the lead's first verb, says what the tool mainly does.
   const readBasis = nameRank === READ || (nameRank < 0 && reading.firstRank === READ);

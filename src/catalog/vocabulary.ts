@@ -1,11 +1,9 @@
 // Word tables for the risk classifier: general verbs and nouns per category, built once at module load.
 
-/** Category ranks: a higher rank is more dangerous and wins (Financial > Destructive > Execute > Write > Read). */
-export const READ = 0;
-export const WRITE = 1;
-export const EXECUTE = 2;
-export const DESTRUCTIVE = 3;
-export const FINANCIAL = 4;
+import { FOREIGN_DESCRIPTION_WORDS, FOREIGN_NAME_VERBS } from './languages.js';
+import { DESTRUCTIVE, EXECUTE, FINANCIAL, READ, WRITE } from './ranks.js';
+
+export { DESTRUCTIVE, EXECUTE, FINANCIAL, READ, WRITE };
 
 export interface VerbEntry {
   rank: number;
@@ -48,6 +46,7 @@ function buildNameVerbs(): Map<string, VerbEntry> {
       map.set(nounToo ? raw.slice(0, -1) : raw, { rank: Number(rank), nounToo });
     }
   }
+  for (const [word, rank] of FOREIGN_NAME_VERBS) if (!map.has(word)) map.set(word, { rank, nounToo: false });
   return map;
 }
 export const NAME_VERBS = buildNameVerbs();
@@ -117,10 +116,13 @@ export const DEPLOY_OBJECTS = new Set(
 const ACRONYM_THEN_WORD = /([A-Z]+)([A-Z][a-z])/g;
 const LOWER_THEN_UPPER = /([a-z0-9])([A-Z])/g;
 const SEPARATORS = /[^a-z0-9]+/;
+const UPPER = /[A-Z]/;
 
 /** Splits a tool or parameter name in any style: snake, kebab, dotted, camel, Pascal, acronyms (HTTPGet → http get). */
 export function nameWords(name: string): string[] {
-  const words = name.replace(ACRONYM_THEN_WORD, '$1 $2').replace(LOWER_THEN_UPPER, '$1 $2').toLowerCase().split(SEPARATORS);
+  // Most names and parameter keys are lower case already: nothing to split at case changes.
+  const spaced = UPPER.test(name) ? name.replace(ACRONYM_THEN_WORD, '$1 $2').replace(LOWER_THEN_UPPER, '$1 $2').toLowerCase() : name;
+  const words = spaced.split(SEPARATORS);
   if (words[0] === '') words.shift();
   if (words.at(-1) === '') words.pop();
   return words;
@@ -176,14 +178,6 @@ const NEEDS_OBJECT = 'run execute eval evaluate invoke call';
 const SOFT_DESTRUCTIVE = new Set('remove clear drop discard flush reset evict'.split(' '));
 const FIRST_ONLY = new Set('report end queue request draft store go record place'.split(' '));
 
-// A few general verbs in German, French and Spanish (infinitive and common conjugated forms).
-const FOREIGN_WORDS: Record<number, string> = {
-  [WRITE]: 'erstellen erstellt aktualisieren aktualisiert senden sendet créer crée envoyer envoie modifier modifie crear crea enviar envía actualizar actualiza',
-  [EXECUTE]: 'ausführen exécuter exécute ejecutar ejecuta',
-  [DESTRUCTIVE]: 'löschen löscht lösche entfernen entfernt supprimer supprime effacer efface eliminar elimina borrar borra',
-  [FINANCIAL]: 'zahlen zahlt bezahlen bezahlt überweisen überweist payer paie paye rembourser rembourse pagar paga reembolsar reembolsa',
-};
-
 function buildDescriptionVerbs(): Map<string, DescriptionVerb> {
   const map = new Map<string, DescriptionVerb>();
   const add = (rank: number, base: string, needsObject: boolean, anywhere: boolean): void => {
@@ -196,7 +190,7 @@ function buildDescriptionVerbs(): Map<string, DescriptionVerb> {
   };
   for (const [rank, words] of Object.entries(DESCRIPTION_WORDS)) for (const base of words.split(' ')) add(Number(rank), base, false, false);
   for (const base of NEEDS_OBJECT.split(' ')) add(EXECUTE, base, true, false);
-  for (const [rank, words] of Object.entries(FOREIGN_WORDS)) for (const word of words.split(' ')) add(Number(rank), word, false, true);
+  for (const [rank, words] of Object.entries(FOREIGN_DESCRIPTION_WORDS)) for (const word of words.split(' ')) add(Number(rank), word, false, true);
   return map;
 }
 export const DESCRIPTION_VERBS = buildDescriptionVerbs();
