@@ -70,6 +70,7 @@ export async function run(args: string[]): Promise<number> {
       observers: { audit, tools: createToolWatch(policy.catalog, audit?.record) },
       gatekeeper,
       identity: { session: randomUUID(), agent: 'anonymous' },
+      onRefreshError: (err) => log.warn(`server "${name}" said its tools changed, but listing them failed: ${err.message}`),
       onEnd(side, reason) {
         policy.close();
         if (stoppedBy) return resolve(stoppedBy === 'SIGINT' ? 130 : 143);

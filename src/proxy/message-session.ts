@@ -130,6 +130,7 @@ export function createMessageSession(opts: MessageSessionOptions): MessageSessio
     gatekeeper: opts.gatekeeper,
     identity: opts.identity ?? { session: id, agent: 'anonymous' },
     onEnd: (side, reason) => session.close(side === 'upstream' ? `server "${server}" ended the session: ${reason ?? 'closed'}` : 'client closed'),
+    onRefreshError: (err) => log.warn(`server "${server}" said its tools changed, but listing them failed: ${err.message}`),
   });
 
   const respond = (req: IncomingMessage, res: ServerResponse, verdict: Verdict): void => {

@@ -13,6 +13,7 @@ import { denialResponse } from './denial.js';
 import { inspectClientFrame, type StandardHeaders, type Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
 import { filterToolsInFrame } from './tools-filter.js';
+import { announcesToolsChanged, createPipeLister, createToolsRefresher } from './tools-refresh.js';
 
 export interface RelayOptions {
   server: string;
@@ -28,6 +29,8 @@ export interface RelayOptions {
   gatekeeper?: Gatekeeper | undefined;
   identity?: Identity;
   onEnd?: (side: 'client' | 'upstream', reason?: string) => void;
+  /** Told when the gateway's own listing after a tools/list_changed notice failed. */
+  onRefreshError?: (err: Error) => void;
 }
 
 export const idKey = (id: JsonRpcId): string => (typeof id === 'number' ? `n${id}` : `s${id}`);
@@ -50,12 +53,16 @@ export interface Pending {
   finish?: ((end: CallEnd) => void) | undefined;
 }
 
-export function createRelay({ server, policy, client, upstream, limiter, observers, gatekeeper, identity = ANONYMOUS, onEnd }: RelayOptions): Relay {
+export function createRelay(opts: RelayOptions): Relay {
+  const { server, policy, client, upstream, limiter, observers, gatekeeper, identity = ANONYMOUS, onEnd } = opts;
   let ended = false;
   let protocol: string | undefined;
   const watching = observing(observers);
   const watchTools = observers?.tools;
   const toolsSeen = watchTools && ((tools: readonly unknown[], lastPage: boolean) => watchTools(server, tools, lastPage));
+  // With a catalogue to keep, a server's notice that its tools changed makes the gateway list them itself.
+  const lister = toolsSeen && createPipeLister(upstream);
+  const refresher = lister && createToolsRefresher(lister.list, toolsSeen, opts.onRefreshError);
   const context = (headers?: StandardHeaders): CallContext => ({ server, session: identity.session, agent: identity.agent, protocol, trace: headers?.trace });
   // Forwarded calls by request id, until their answer (or the end) settles them.
   const inflight = new Map<string, Pending>();
@@ -140,6 +147,10 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
   };
 
   const fromClient = (raw: string, headers?: StandardHeaders): Verdict | Promise<Verdict> => {
+    // After a notice that the tools changed, no request is decided until the gateway has seen the new list (answers
+    // to the server's own requests go on: the server may need one to answer the listing).
+    const refreshing = refresher?.pending;
+    if (refreshing && raw.includes('"method"')) return refreshing.then(() => fromClient(raw, headers));
     const startedAt = watching ? performance.now() : 0;
     const verdict = inspectClientFrame(raw, server, policy(), headers);
     if (verdict.kind !== 'forward') {
@@ -172,6 +183,8 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
   };
 
   upstream.onmessage = (raw) => {
+    if (lister?.take(raw)) return;
+    if (refresher && announcesToolsChanged(raw)) refresher.refresh();
     const parsed = inflight.size > 0 ? settleFrom(raw) : undefined;
     const out = filterToolsInFrame(raw, policy(), toolsSeen);
     if (parsed !== undefined && out === raw) client.send(raw, parsed);
@@ -195,6 +208,7 @@ export function createRelay({ server, policy, client, upstream, limiter, observe
   /** Calls that never got an answer did not happen as far as the budget is concerned; held ones are withdrawn. */
   const abandon = (): void => {
     ended = true;
+    lister?.close();
     for (const key of [...inflight.keys()]) settle(key, 'failed');
     for (const waiting of admitting.values()) waiting.abort.abort();
   };
