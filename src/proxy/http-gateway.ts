@@ -7,7 +7,8 @@ import type { ServerConfig } from '../config/schema.js';
 import { RpcCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createHostGuard } from './http-guard.js';
-import { answerVerdict, createPipeTarget, pipeRequest, type PipeTarget } from './http-pipe.js';
+import { answerVerdict, createHttpLister, createPipeTarget, pipeRequest, type PipeTarget } from './http-pipe.js';
+import { createToolsRefresher, type ToolsRefresher } from './tools-refresh.js';
 import { abortOnClose, BodyTooLarge, decodeMcpHeader, header, isInitialize, readBody, requestId, sendRpcError, tooLarge } from './http-util.js';
 import { createGatekeeper } from '../approvals/gatekeeper.js';
 import { createApprovalEvents } from '../approvals/events.js';
@@ -39,6 +40,10 @@ type Session =
       lastActivity: number;
       /** Forwarded calls of this session, so that a cancel (a separate POST) can end them. */
       inflight: Map<string, Pending>;
+      /** The protocol version the client last sent (the gateway's own tools/list speaks it too). */
+      protocol?: string | undefined;
+      /** Lists the tools after the server announces a change (with a catalogue to keep). */
+      refresher?: ToolsRefresher | undefined;
     }
   | { kind: 'message'; id: string; server: string; session: MessageSession };
 
@@ -112,6 +117,17 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     return session;
   };
 
+  /** A session on a remote Streamable HTTP server, renamed; with a catalogue, it lists the tools on a change notice. */
+  const pipeSession = (id: string, name: string, cfg: ServerConfig, upstreamSession: string): Session & { kind: 'pipe' } => {
+    const session: Session & { kind: 'pipe' } = { kind: 'pipe', id, server: name, upstreamSession, lastActivity: Date.now(), inflight: new Map() };
+    const seen = toolsSeen(name);
+    if (seen) {
+      const list = createHttpLister(pipeTarget(cfg), upstreamSession, () => session.protocol);
+      session.refresher = createToolsRefresher(list, seen, (err) => log.warn(`server "${name}" said its tools changed, but listing them failed: ${err.message}`));
+    }
+    return session;
+  };
+
   const standardHeaders = (req: IncomingMessage): StandardHeaders | undefined => {
     const method = header(req, 'mcp-method');
     const name = header(req, 'mcp-name');
@@ -137,6 +153,9 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       if (!s || s.server !== name) return sendRpcError(res, 404, RpcCode.UPSTREAM_UNAVAILABLE, 'Session not found: it ended or never existed; send initialize again');
       if (s.kind === 'message') return s.session.handlePost(req, res, raw, headers);
       s.lastActivity = Date.now();
+      s.protocol = header(req, 'mcp-protocol-version') ?? s.protocol;
+      // After the server announced that its tools changed, requests wait until the gateway has listed them.
+      if (s.refresher?.pending && raw.includes('"method"')) await s.refresher.pending;
       const identity = { session: sid, agent: 'anonymous' };
       const verdict = await decided(raw, name, headers, identity, req, res);
       if (verdict.kind === 'answer') return answerVerdict(res, verdict, sid);
@@ -189,7 +208,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       sessionHeader: (upstreamSession) => {
         if (!initialize || upstreamSession === undefined) return undefined;
         const id = randomUUID();
-        sessions.set(id, { kind: 'pipe', id, server: name, upstreamSession, lastActivity: Date.now(), inflight: new Map() });
+        sessions.set(id, pipeSession(id, name, cfg, upstreamSession));
         return id;
       },
       beforeHead: (status) => {
@@ -274,10 +293,13 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     }
     if (!cfg.url || cfg.transport === 'sse') return sendRpcError(res, 405, RpcCode.INVALID_REQUEST, 'Method not allowed without a session');
     if (s && method === 'DELETE') sessions.delete(s.id);
-    if (s) s.lastActivity = Date.now();
+    if (s) {
+      s.lastActivity = Date.now();
+      s.protocol = header(req, 'mcp-protocol-version') ?? s.protocol;
+    }
     await pipeRequest(pipeTarget(cfg), req, res, {
       method,
-      filterStream: { policy: () => serverPolicy(live, name), seen: toolsSeen(name) },
+      filterStream: { policy: () => serverPolicy(live, name), seen: toolsSeen(name), onToolsChanged: s?.refresher && (() => s.refresher!.refresh()) },
       ...(s && { upstreamSession: s.upstreamSession, sessionHeader: () => s.id }),
     });
   }

@@ -9,6 +9,7 @@ import type { Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
 import { outcomeOf, type Outcome } from './admission.js';
 import { filterToolsInFrame, type ToolsSeen } from './tools-filter.js';
+import { announcesToolsChanged, pageOf, PAGE_TIMEOUT_MS, type ListPage, type ToolsPage } from './tools-refresh.js';
 import type { TraceCarrier } from './tracing.js';
 
 export interface PipeTarget {
@@ -49,6 +50,8 @@ export function upstreamHeaders(target: PipeTarget, req: IncomingMessage, upstre
 export interface ToolListFilter {
   policy: () => ServerPolicy;
   seen?: ToolsSeen | undefined;
+  /** Told when the stream carries notifications/tools/list_changed. */
+  onToolsChanged?: (() => void) | undefined;
 }
 
 export interface PipeResult {
@@ -114,8 +117,11 @@ export function pipeRequest(
       if (stream) res.flushHeaders();
       if (opts.onOutcome) watchOutcome(upRes, status, stream, opts.replyToId, opts.onOutcome);
       if (opts.filterStream && stream) {
-        const { policy, seen } = opts.filterStream;
-        const parser = createSseParser((e) => res.write(sseEvent(e.event === 'message' ? filterToolsInFrame(e.data, policy(), seen) : e.data, e.id, e.event)));
+        const { policy, seen, onToolsChanged } = opts.filterStream;
+        const parser = createSseParser((e) => {
+          if (onToolsChanged && e.event === 'message' && announcesToolsChanged(e.data)) onToolsChanged();
+          res.write(sseEvent(e.event === 'message' ? filterToolsInFrame(e.data, policy(), seen) : e.data, e.id, e.event));
+        });
         upRes.on('data', (c: Buffer) => parser.push(c));
         upRes.on('end', () => res.end());
       } else upRes.pipe(res);
@@ -156,6 +162,57 @@ function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<str
     delete out['content-length'];
     sendJson(res, 200, text, out);
   });
+}
+
+/**
+ * Lists tools on an upstream session with requests of the gateway's own (after tools/list_changed): the target's
+ * configured headers, the session and the protocol version the client speaks; a JSON or an event-stream answer.
+ */
+export function createHttpLister(target: PipeTarget, upstreamSession: string, protocolVersion: () => string | undefined): ListPage {
+  let next = 0;
+  return (cursor) =>
+    new Promise<ToolsPage>((resolve, reject) => {
+      const id = `policylayer-tools-${next++}`;
+      const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/list', params: cursor === undefined ? {} : { cursor } });
+      const headers: Record<string, string> = {
+        ...target.headers,
+        accept: 'application/json, text/event-stream',
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        'mcp-session-id': upstreamSession,
+      };
+      const version = protocolVersion();
+      if (version !== undefined) headers['mcp-protocol-version'] = version;
+      const settle = (page: ToolsPage | Error): void => {
+        clearTimeout(timer);
+        up.destroy();
+        if (page instanceof Error) reject(page);
+        else resolve(page);
+      };
+      const answer = (data: string): void => {
+        try {
+          const message = JSON.parse(data) as { id?: unknown };
+          if (message.id === id) settle(pageOf(message));
+        } catch (err) {
+          settle(err as Error);
+        }
+      };
+      const up = target.request('POST', headers, (res) => {
+        if (res.statusCode !== 200) return settle(new Error(`tools/list got HTTP ${res.statusCode}`));
+        if (String(res.headers['content-type']).includes('text/event-stream')) {
+          const parser = createSseParser((e) => e.event === 'message' && e.data.includes(id) && answer(e.data));
+          res.on('data', (c: Buffer) => parser.push(c));
+        } else {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => answer(Buffer.concat(chunks).toString('utf8')));
+        }
+        res.on('end', () => settle(new Error('tools/list: the answer ended without a result')));
+      });
+      const timer = setTimeout(() => settle(new Error(`tools/list got no answer in ${PAGE_TIMEOUT_MS / 1000} s`)), PAGE_TIMEOUT_MS);
+      up.on('error', (err) => settle(err));
+      up.end(body);
+    });
 }
 
 export function answerVerdict(res: ServerResponse, verdict: Extract<Verdict, { kind: 'answer' }>, sessionId?: string): void {

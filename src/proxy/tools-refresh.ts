@@ -17,9 +17,12 @@ export interface ToolsPage {
 }
 export type ListPage = (cursor: string | undefined) => Promise<ToolsPage>;
 
-/** Whether an upstream frame is the notice; for any other frame a substring test only. */
+/** The notice is a few dozen bytes: a larger frame (a tool's result) is not searched for it. */
+const MAX_NOTICE_BYTES = 2048;
+
+/** Whether an upstream frame is the notice; for any other frame a length check or a substring test only. */
 export function announcesToolsChanged(raw: string): boolean {
-  if (!raw.includes(TOOLS_CHANGED)) return false;
+  if (raw.length > MAX_NOTICE_BYTES || !raw.includes(TOOLS_CHANGED)) return false;
   try {
     const m = JSON.parse(raw) as { method?: unknown; id?: unknown } | null;
     return m?.method === TOOLS_CHANGED && m.id === undefined;

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startGateway, tempDir } from '../helpers/gateway.js';
+import { spawnUntil, startGateway, tempDir } from '../helpers/gateway.js';
 import { connectV1, http, wrapped, type Endpoint, type V1Connection } from '../helpers/clients.js';
 import { writePolicy } from '../helpers/limits-rig.js';
 import { runCli, toolText } from '../helpers/cli-run.js';
@@ -15,12 +15,25 @@ import { assertRefusedAsChanged, callsReceived, HONEST, RUG_PULL, rugPullServer,
 
 const LIST_CHANGED = 'notifications/tools/list_changed';
 
-function rig(onToolChange: 'block' | 'record'): { file: string; descriptionFile: string; callsFile: string } {
+interface Rig {
+  file: string;
+  descriptionFile: string;
+  callsFile: string;
+}
+
+/** The fixture as a stdio child of the gateway, or (`remote`) as a Streamable HTTP server of its own. */
+async function rig(t: TestContext, onToolChange: 'block' | 'record', remote = false): Promise<Rig> {
   const dir = tempDir('pl-pinning-live-');
   const descriptionFile = path.join(dir, 'description.txt');
   const callsFile = path.join(dir, 'calls.jsonl');
   writeFileSync(descriptionFile, HONEST);
-  const server = rugPullServer(descriptionFile, callsFile, { on_tool_change: onToolChange }, true);
+  let server = rugPullServer(descriptionFile, callsFile, { on_tool_change: onToolChange }, true);
+  if (remote) {
+    const { command, env } = server as { command: string[]; env: Record<string, string> };
+    const http = await spawnUntil(command[0]!, [...command.slice(1), 'http'], /listening on (http:\/\/\S+)/, env);
+    t.after(() => http.stop());
+    server = { url: http.match, on_tool_change: onToolChange };
+  }
   const file = writePolicy({ gateway: { state: `sqlite:${path.join(dir, 'state.db')}` }, servers: { [SERVER]: server } }, dir);
   return { file, descriptionFile, callsFile };
 }
@@ -32,7 +45,7 @@ async function connect(t: TestContext, endpoint: Endpoint): Promise<V1Connection
 }
 
 /** Lists once (the honest tool is pinned), then the description turns and a call makes the server announce it. */
-async function rugPullMidSession(r: ReturnType<typeof rig>, c: V1Connection): Promise<void> {
+async function rugPullMidSession(r: Rig, c: V1Connection): Promise<void> {
   assert.deepEqual(await toolNames(c), ['add_note', 'get_weather']);
   assert.equal(toolText(await weather(c, 'Oslo')), 'sunny in Oslo');
   writeFileSync(r.descriptionFile, RUG_PULL);
@@ -46,7 +59,7 @@ function assertNoForeignAnswers(c: V1Connection): void {
   assert.deepEqual(foreign, []);
 }
 
-async function blockedWithoutRelisting(t: TestContext, r: ReturnType<typeof rig>, endpoint: Endpoint): Promise<void> {
+async function blockedWithoutRelisting(t: TestContext, r: Rig, endpoint: Endpoint): Promise<void> {
   const c = await connect(t, endpoint);
   await rugPullMidSession(r, c);
   // The very next call, with no tools/list by the client in between.
@@ -72,19 +85,26 @@ async function blockedWithoutRelisting(t: TestContext, r: ReturnType<typeof rig>
 
 describe('a rug pull announced mid-session with tools/list_changed', { concurrency: false }, () => {
   test('through `start`: the gateway lists the tools itself and refuses the next call of the changed tool', async (t) => {
-    const r = rig('block');
+    const r = await rig(t, 'block');
+    const gw = await startGateway(r.file);
+    t.after(() => gw.stop());
+    await blockedWithoutRelisting(t, r, http(`${gw.url}/mcp/${SERVER}`));
+  });
+
+  test('through `start` to a remote Streamable HTTP server: the notice comes on the GET stream', async (t) => {
+    const r = await rig(t, 'block', true);
     const gw = await startGateway(r.file);
     t.after(() => gw.stop());
     await blockedWithoutRelisting(t, r, http(`${gw.url}/mcp/${SERVER}`));
   });
 
   test('through `wrap`: the same, over stdio', async (t) => {
-    const r = rig('block');
+    const r = await rig(t, 'block');
     await blockedWithoutRelisting(t, r, wrapped(['-c', r.file]));
   });
 
   test('with on_tool_change: record the change is recorded from the notice alone, and calls go on', async (t) => {
-    const r = rig('record');
+    const r = await rig(t, 'record');
     const gw = await startGateway(r.file);
     t.after(() => gw.stop());
     const c = await connect(t, http(`${gw.url}/mcp/${SERVER}`));
