@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { createHostGuard } from './http-guard.js';
 import { answerVerdict, createHttpLister, createPipeTarget, pipeRequest, type PipeTarget } from './http-pipe.js';
 import { createToolsRefresher, type ToolsRefresher } from './tools-refresh.js';
-import { abortOnClose, BodyTooLarge, decodeMcpHeader, header, isInitialize, readBody, requestId, sendRpcError, tooLarge } from './http-util.js';
+import { abortOnClose, BodyTooLarge, header, isInitialize, readBody, requestId, sendRpcError, standardHeaders, tooLarge } from './http-util.js';
 import { createGatekeeper } from '../approvals/gatekeeper.js';
 import { createApprovalEvents } from '../approvals/events.js';
 import { LINK_PATH, guardAllowances, startWebhook } from '../approvals/webhook.js';
@@ -126,15 +126,6 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       session.refresher = createToolsRefresher(list, seen, (err) => log.warn(`server "${name}" said its tools changed, but listing them failed: ${err.message}`));
     }
     return session;
-  };
-
-  const standardHeaders = (req: IncomingMessage): StandardHeaders | undefined => {
-    const method = header(req, 'mcp-method');
-    const name = header(req, 'mcp-name');
-    const traceparent = header(req, 'traceparent');
-    if (method === undefined && name === undefined && traceparent === undefined) return undefined;
-    const trace = traceparent === undefined ? undefined : { traceparent, tracestate: header(req, 'tracestate') };
-    return { method, name: decodeMcpHeader(name), trace };
   };
 
   async function handlePost(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig, sub: string | undefined): Promise<void> {

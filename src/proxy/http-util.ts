@@ -1,6 +1,7 @@
 // Small node:http helpers shared by the gateway's HTTP handlers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RpcCode } from '../errors.js';
+import type { StandardHeaders } from './inspect.js';
 import { errorResponse, type JsonRpcId, type JsonRpcResponse } from './jsonrpc.js';
 
 export class BodyTooLarge extends Error {}
@@ -96,4 +97,14 @@ export function isInitialize(raw: string): boolean {
 export function requestId(message: Record<string, unknown>): JsonRpcId | undefined {
   const id = message.id;
   return typeof message.method === 'string' && (typeof id === 'string' || typeof id === 'number') ? id : undefined;
+}
+
+/** The 2026-07-28 standard headers and the W3C trace context of a request, when it has any. */
+export function standardHeaders(req: IncomingMessage): StandardHeaders | undefined {
+  const method = header(req, 'mcp-method');
+  const name = header(req, 'mcp-name');
+  const traceparent = header(req, 'traceparent');
+  if (method === undefined && name === undefined && traceparent === undefined) return undefined;
+  const trace = traceparent === undefined ? undefined : { traceparent, tracestate: header(req, 'tracestate') };
+  return { method, name: decodeMcpHeader(name), trace };
 }
