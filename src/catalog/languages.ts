@@ -21,8 +21,9 @@ export function readableName(name: string): string {
 
 // What NFKC or dropping invisible characters changes in running text (emoji and typographic quotes need nothing):
 // invisible and format characters, no-break spaces, full-width forms, ligatures, enclosed and super/subscript forms,
-// mathematical letters (surrogate pairs starting \uD835).
-const MASKED = /[\u00A0\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u2000-\u200F\u2028-\u202F\u205F-\u206F\u2070-\u209F\u2460-\u24FF\u3000\u3164\uD835\uFB00-\uFB06\uFE00-\uFE0F\uFEFF\uFF00-\uFFEF]/;
+// mathematical letters. (With the u flag: a lone surrogate in a class makes V8 scan three times slower.)
+const MASKED =
+  /[\u00A0\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u2000-\u200F\u2028-\u202F\u205F-\u206F\u2070-\u209F\u2460-\u24FF\u3000\u3164\uFB00-\uFB06\uFE00-\uFE0F\uFEFF\uFF00-\uFFEF\u{1D400}-\u{1D7FF}]/u;
 
 /** Whether text has anything beyond ASCII: only then is any of the work below needed. */
 export function beyondAscii(text: string): boolean {

@@ -34,6 +34,8 @@ test('a description with invisible characters inside its words is read without t
   check([
     [{ name: 'tidy', description: 'Permanently de\u200bletes every file in the folder.' }, 'Destructive'],
     [{ name: 'settle_up', description: 'Ｒｅｆｕｎｄｓ the payment to the card.' }, 'Financial'],
+    [{ name: 'tidy_up', description: '\u{1D403}\u{1D41E}\u{1D425}\u{1D41E}\u{1D42D}\u{1D41E}\u{1D42C} the repository.' }, 'Destructive'], // mathematical bold
+    [{ name: 'status', description: '⚠️ Shows the status of the repository.' }, 'Read'],
   ]);
 });
 
