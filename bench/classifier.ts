@@ -51,21 +51,43 @@ function main(): void {
   }
   const cell = (label: Category, got: Category) => matrix.get(`${label}>${got}`) ?? 0;
 
-  // Speed: the whole fixture classified again and again for about a second, after a warm-up.
-  for (let i = 0; i < 3; i++) for (const t of tools) classifyTool(t);
-  let n = 0;
-  const t0 = process.hrtime.bigint();
-  let elapsed = 0;
-  while (elapsed < 1e9) {
+  // Speed: after half a second of warm-up (so the JIT has optimised the classifier), seven windows of 0.3 s each of
+  // classifying the whole fixture, alternated with windows of JSON.parse of the same tools' JSON lines (what
+  // `policylayer classify` does to each line anyway) as the baseline run beside it; medians, and the range.
+  const texts = tools.map((t) => JSON.stringify(t));
+  const rate = (work: () => void, ms: number): number => {
+    let n = 0;
+    const t0 = process.hrtime.bigint();
+    let elapsed = 0;
+    while (elapsed < ms * 1e6) {
+      work();
+      n += tools.length;
+      elapsed = Number(process.hrtime.bigint() - t0);
+    }
+    return n / (elapsed / 1e9);
+  };
+  const classifyAll = () => {
     for (const t of tools) classifyTool(t);
-    n += tools.length;
-    elapsed = Number(process.hrtime.bigint() - t0);
+  };
+  const parseAll = () => {
+    for (const t of texts) JSON.parse(t);
+  };
+  rate(classifyAll, 500);
+  rate(parseAll, 200);
+  const rates: number[] = [];
+  const parses: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    rates.push(rate(classifyAll, 300));
+    parses.push(rate(parseAll, 300));
   }
-  const perSecond = n / (elapsed / 1e9);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const perSecond = median(rates);
+  const parseRatio = median(parses) / perSecond;
 
   const lines: string[] = [];
   lines.push(`\n## Classifier on ${tools.length} labelled real tools (${path.relative(ROOT, FIXTURE)}), node ${process.version}\n`);
-  lines.push(`Accuracy **${f((100 * right) / tools.length, 1)} %** (${right} of ${tools.length}); **${Math.round(perSecond).toLocaleString('en')} tools/s**\n`);
+  const speedRange = `${Math.round(Math.min(...rates)).toLocaleString('en')}–${Math.round(Math.max(...rates)).toLocaleString('en')}`;
+  lines.push(`Accuracy **${f((100 * right) / tools.length, 1)} %** (${right} of ${tools.length}); **${Math.round(perSecond).toLocaleString('en')} tools/s** (median of 7 windows, ${speedRange}); one classification costs **${f(parseRatio, 1)} ×** a JSON.parse of the tool's JSON line in the same run\n`);
   lines.push('| category | tools | precision | recall |');
   lines.push('|---|---:|---:|---:|');
   for (const c of CATEGORIES) {

@@ -53,10 +53,32 @@ function requiredParameters(entry: CatalogEntry): string[] {
 const WHAT_IT_MEANS: Record<CatalogEntry['category'], string> = {
   Read: 'It retrieves or computes information and changes nothing; it is safe to allow, though what it returns reaches the agent.',
   Write: 'It creates or changes state in a bounded way; allow it with a rate limit so that a looping agent cannot do much before someone notices.',
-  Execute: 'It runs commands, code, queries or jobs that the caller writes: its effect is whatever the agent asks for.',
+  Execute: 'It runs commands, code, queries, jobs or workflows: its effect depends on what the agent asks it to run, not on the tool.',
   Destructive: 'It removes data, resources or access, which may not be recoverable; a person should confirm each call.',
   Financial: 'It moves money or changes a financial commitment; a person should confirm each call.',
 };
+
+/** Breaks a paragraph into lines of at most `width` characters (a longer word gets a line of its own). */
+function wrapWords(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join('\n');
+}
+
+/** What the category means for this tool, the words that decided it, and how little a call needs. */
+function whatItDoes(entry: CatalogEntry, required: readonly string[]): string {
+  const basis = entry.evidence.filter((e) => !e.startsWith('no write') && !e.startsWith('annotation readOnlyHint: true')).slice(0, 3);
+  const parts = [WHAT_IT_MEANS[entry.category]];
+  if (basis.length > 0) parts.push(`Labelled ${entry.category} from ${basis.join('; ')}.`);
+  if (entry.category !== 'Read' && required.length === 0) parts.push('It needs no input: any call, with no arguments at all, does it.');
+  return parts.join(' ');
+}
 
 export type PageFormat = 'text' | 'md';
 
@@ -79,7 +101,8 @@ export function toolPage(entry: CatalogEntry, format: PageFormat): string {
   heading('Required parameters');
   lines.push(required.length ? required.map((p) => (md ? `- \`${p}\`` : `  ${p}`)).join('\n') : md ? 'none' : '  none');
   heading('What it does and why it needs a policy');
-  lines.push(md ? WHAT_IT_MEANS[entry.category] : indent(WHAT_IT_MEANS[entry.category], '  '));
+  const what = whatItDoes(entry, required);
+  lines.push(md ? what : indent(wrapWords(what, 98), '  '));
   heading('Recommended rule');
   lines.push(md ? summary : `  ${summary}`);
   const yaml = ruleYaml(entry.tool, rule).trimEnd();
