@@ -1,6 +1,7 @@
 // A one-line progress bar on stderr for work over several items; plain lines when stderr is not a terminal.
 
 export interface Progress {
+  /** One more item finished; `label` says which. */
   step(label: string): void;
   done(): void;
 }
@@ -23,7 +24,7 @@ export function createProgress(total: number, stream: Stream): Progress {
         stream.write(`[${current}/${total}] ${label}\n`);
         return;
       }
-      const filled = Math.round((WIDTH * (current - 1)) / total);
+      const filled = Math.round((WIDTH * current) / total);
       const bar = '#'.repeat(filled) + '-'.repeat(WIDTH - filled);
       const line = `[${bar}] ${current}/${total} ${label}`;
       stream.write(`\r\x1b[K${line.slice(0, (stream.columns ?? 80) - 1)}`);

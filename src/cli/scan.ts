@@ -18,6 +18,9 @@ import { createLogger } from '../log.js';
 import { parseHeaders, parseVerbArgs, timeoutMs, usageError } from './args.js';
 import { createProgress } from './progress.js';
 
+/** Servers scanned at once with -c (each is a process or a connection of its own). */
+const SCAN_CONCURRENCY = 4;
+
 const USAGE = `usage: policylayer scan [options] -- <command> [args…]     a local stdio server
        policylayer scan [options] --upstream URL [--header "K: V"]   a remote server
        policylayer scan [options] -c policylayer.yaml [--server NAME]   every configured server (or some)
@@ -100,18 +103,25 @@ export async function run(args: string[], io: Io = process): Promise<number> {
 
   const log = createLogger({ level: 'error' });
   const progress = targets.length > 1 ? createProgress(targets.length, io.stderr) : undefined;
-  const results: Scanned[] = [];
-  try {
-    for (const target of targets) {
-      progress?.step(`scanning ${target.name}`);
-      try {
-        const listed = await listServerTools(target.connect, { timeoutMs: timeout, log });
-        const { observed, entries } = await catalogueListing(store, target.name, listed.tools);
-        results.push({ name: target.name, spec: target.spec, entries, changed: observed.changed });
-      } catch (err) {
-        results.push({ name: target.name, spec: target.spec, entries: [], changed: [], error: (err as Error).message });
-      }
+  const scanOne = async (target: Target): Promise<Scanned> => {
+    try {
+      const listed = await listServerTools(target.connect, { timeoutMs: timeout, log });
+      const { observed, entries } = await catalogueListing(store, target.name, listed.tools);
+      return { name: target.name, spec: target.spec, entries, changed: observed.changed };
+    } catch (err) {
+      return { name: target.name, spec: target.spec, entries: [], changed: [], error: (err as Error).message };
+    } finally {
+      progress?.step(`scanned ${target.name}`);
     }
+  };
+  // Servers start slowly (npx, a remote handshake): a few are scanned at once; results keep the file's order.
+  const results: Scanned[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < targets.length; i = next++) results[i] = await scanOne(targets[i]!);
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(SCAN_CONCURRENCY, targets.length) }, worker));
   } finally {
     progress?.done();
     await store.close();

@@ -229,6 +229,23 @@ describe('scan', { concurrency: false }, () => {
     assert.equal(effect.happened(), false, `${heldTool} never ran`);
   });
 
+  test('-c scans several servers at once, reports each (in the file\'s order) and which could not be scanned', async () => {
+    const r = rig();
+    const doc = parseDocument(readFileSync(r.file, 'utf8'));
+    const broken = [process.execPath, '-e', 'process.stderr.write("no credentials\\n"); process.exit(3)'];
+    doc.setIn(['servers'], doc.createNode({ fs: { command: FS_COMMAND(r.files) }, broken: { command: broken }, everything: { command: EVERYTHING_COMMAND } }));
+    writeFileSync(r.file, doc.toString());
+    const scan = await runCli('scan', '-c', r.file, '--json');
+    assert.equal(scan.code, 1, 'a server that could not be scanned makes the exit code 1');
+    const results = JSON.parse(scan.stdout) as { server: string; tools?: unknown[]; error?: string }[];
+    assert.deepEqual(results.map((x) => x.server), ['fs', 'broken', 'everything']);
+    assert.ok(results[0]!.tools!.length > 5 && results[2]!.tools!.length > 5);
+    assert.match(results[1]!.error ?? '', /no credentials/);
+    const steps = scan.stderr.split('\n').filter((l) => /^\[\d\/3\] scanned /.test(l));
+    assert.deepEqual(steps.map((l) => l.slice(0, 5)).sort(), ['[1/3]', '[2/3]', '[3/3]'], scan.stderr);
+    assert.deepEqual(steps.map((l) => l.replace(/^\[\d\/3\] scanned /, '')).sort(), ['broken', 'everything', 'fs']);
+  });
+
   test('--write-policy refuses to replace an existing file without --force', async () => {
     const r = rig();
     const existing = path.join(r.dir, 'mine.yaml');
