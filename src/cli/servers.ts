@@ -22,6 +22,10 @@ add connects to the server, lists every tool and classifies it; only then is the
 file (created if missing; comments and order kept) and its tools into the risk catalogue, pinned as they are now.
 A server whose tools cannot be listed is reported and nothing is written. Header values may be written as
 \${VAR}: the variable is read now to connect, and the file keeps the reference.
+A new server is written safe by default: tools no rule names follow their risk class (High and Critical held
+for approval) and a tool whose definition changes is refused until \`policylayer catalog accept\`.
+  --default ACTION     for tools no rule names: by_risk (default), allow, deny or require_approval
+  --on-tool-change M   block (default) or record
   --replace            replace the connection settings of an existing server (its rules stay)
   --timeout SECONDS    per request to the server (default 30)`;
 
@@ -39,6 +43,8 @@ export async function run(args: string[], io: Io = process): Promise<number> {
       url: { type: 'string' },
       header: { type: 'string', multiple: true },
       replace: { type: 'boolean' },
+      default: { type: 'string' },
+      'on-tool-change': { type: 'string' },
       json: { type: 'boolean' },
       timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -61,10 +67,11 @@ export async function run(args: string[], io: Io = process): Promise<number> {
   const headers = parseHeaders(values.header, USAGE);
   const spec: ServerSpec = values.url ? { url: values.url, ...(Object.keys(headers).length > 0 && { headers }) } : { command };
   const timeout = timeoutMs(values.timeout, 30_000, USAGE);
+  const settings = { default: choice('--default', values.default, DEFAULTS), on_tool_change: choice('--on-tool-change', values['on-tool-change'], ON_CHANGE) };
 
   const connect = { ...spec, headers: expandHeaders(headers), transport: 'auto' as const };
   const listed = await listServerTools(connect, { timeoutMs: timeout, log: createLogger({ level: 'error' }) });
-  await addServer(file, name, spec, { replace: values.replace === true });
+  await addServer(file, name, spec, { replace: values.replace === true, settings });
   // The file is now valid with the server in it: its gateway settings say where the catalogue lives.
   const { gateway } = await loadConfig(file);
   const store = await openCatalog(catalogUrl(gateway), gateway.state_prefix);
@@ -74,7 +81,7 @@ export async function run(args: string[], io: Io = process): Promise<number> {
     if (observed.changed.length > 0) {
       io.stdout.write(`CHANGED since accepted: ${observed.changed.join(', ')}; see \`policylayer catalog show ${name} TOOL\`\n`);
     }
-    io.stdout.write(`Next: \`policylayer catalog show ${name} TOOL\` for a tool's page; add \`default: by_risk\` under servers.${name} to hold High and Critical tools for approval.\n`);
+    io.stdout.write(`${values.replace ? '' : safeDefaults(name, settings)}Next: \`policylayer catalog show ${name} TOOL\` for a tool's page; name a tool under servers.${name}.tools to give it a rule of its own.\n`);
   } finally {
     await store.close();
   }
@@ -90,6 +97,26 @@ function expandHeaders(headers: Record<string, string>): Record<string, string> 
     out[key] = expanded;
   }
   return out;
+}
+
+const DEFAULTS = ['by_risk', 'allow', 'deny', 'require_approval'] as const;
+const ON_CHANGE = ['block', 'record'] as const;
+
+/** The option's value if it is one of `allowed` (the first when not given), else a usage error. */
+function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T {
+  if (value === undefined) return allowed[0]!;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw usageError(`servers add: ${flag} must be one of ${allowed.join(', ')}, not "${value}"`, USAGE);
+}
+
+/** What the settings written for a new server mean, in a line or two. */
+function safeDefaults(name: string, settings: { default: string; on_tool_change: string }): string {
+  const unnamed =
+    settings.default === 'by_risk'
+      ? 'tools no rule names follow their risk class (Low and Medium allowed, High and Critical held for approval)'
+      : `tools no rule names: ${settings.default}`;
+  const change = settings.on_tool_change === 'block' ? 'a tool whose definition changes is refused until `policylayer catalog accept`' : 'changed tool definitions are recorded';
+  return `servers.${name}: ${unnamed}; ${change}.\n`;
 }
 
 async function catalogOf(file: string) {

@@ -42,7 +42,16 @@ export function validatePolicyText(text: string, file: string): ConfigProblem[] 
  * exist. With `replace`, an existing server gets the new command or url (its `env`, `headers`, `cwd` and `transport`
  * go too) and keeps its rules. The result is validated before it is written; an invalid result is not written.
  */
-export async function addServer(path: string, name: string, server: ServerSpec, opts: { replace?: boolean } = {}): Promise<void> {
+/**
+ * Adds server `name` (or with `replace`, gives an existing one new connection settings, its rules kept). `settings`
+ * (e.g. `default: by_risk`) are written after the connection settings of a server that is new to the file.
+ */
+export async function addServer(
+  path: string,
+  name: string,
+  server: ServerSpec,
+  opts: { replace?: boolean; settings?: Record<string, string> } = {},
+): Promise<void> {
   if (!SERVER_NAME.test(name)) {
     throw new GatewayError(
       ErrorCode.USAGE,
@@ -61,7 +70,7 @@ export async function addServer(path: string, name: string, server: ServerSpec, 
       `server "${name}" is already in ${path}; pass --replace to give it this ${server.command ? 'command' : 'url'} (its rules stay), or run \`policylayer servers remove ${name}\` first`,
     );
   }
-  const change = exists ? replaceChange(target.text, doc, name, server) : addChange(target.text, doc, name, server);
+  const change = exists ? replaceChange(target.text, doc, name, server) : addChange(target.text, doc, name, server, opts.settings ?? {});
   await commit(target, doc, change, `${exists ? 'replacing' : 'adding'} server "${name}"`);
 }
 
@@ -212,9 +221,9 @@ function connectionPairs(doc: Document, spec: ServerSpec): Pair[] {
   return pairs;
 }
 
-function serverNode(doc: Document, spec: ServerSpec): YAMLMap {
+function serverNode(doc: Document, spec: ServerSpec, settings: Record<string, string> = {}): YAMLMap {
   const map = new YAMLMap();
-  map.items = connectionPairs(doc, spec);
+  map.items = [...connectionPairs(doc, spec), ...Object.entries(settings).map(([key, value]) => doc.createPair(key, value))];
   return map;
 }
 
@@ -232,15 +241,15 @@ function render(pairs: Pair[], column: number, step: number, eol: string): strin
 }
 
 
-function addChange(text: string, doc: Document, name: string, spec: ServerSpec): Change {
+function addChange(text: string, doc: Document, name: string, spec: ServerSpec, settings: Record<string, string>): Change {
   const apply = (d: Document): void => {
     if (d.contents === null) d.set('version', 1);
     if (!isMap(isMap(d.contents) ? d.contents.get('servers', true) : undefined)) d.set('servers', new YAMLMap());
-    d.setIn(['servers', name], serverNode(d, spec));
+    d.setIn(['servers', name], serverNode(d, spec, settings));
   };
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const lead = text === '' || text.endsWith('\n') ? '' : eol;
-  const entry = (column: number, step: number) => render([doc.createPair(name, serverNode(doc, spec))], column, step, eol);
+  const entry = (column: number, step: number) => render([doc.createPair(name, serverNode(doc, spec, settings))], column, step, eol);
   const root = doc.contents;
   if (root === null) return { apply, splices: [{ start: text.length, end: text.length, text: `${lead}version: 1${eol}servers:${eol}${entry(2, 2)}` }] };
   const serversPair = isMap(root) && !root.flow ? findPair(root, 'servers') : undefined;

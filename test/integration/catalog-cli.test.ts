@@ -87,7 +87,12 @@ describe('servers add | list | remove and catalog show', { concurrency: false },
     for (const comment of ['# Team policy: reviewed by security every quarter.', '# any free port', '# The servers the agents may reach.']) {
       assert.ok(text.includes(comment), `"${comment}" is kept:\n${text}`);
     }
-    assert.deepEqual((parse(text) as { servers: Record<string, unknown> }).servers.fs, { command: FS_COMMAND(r.files) });
+    assert.deepEqual(
+      (parse(text) as { servers: Record<string, unknown> }).servers.fs,
+      { command: FS_COMMAND(r.files), default: 'by_risk', on_tool_change: 'block' },
+      'a new server is written safe: tools no rule names follow their risk class',
+    );
+    assert.match(added.stdout, /servers\.fs: tools no rule names follow their risk class/);
     const valid = await runCli('validate', '-c', r.file);
     assert.equal(valid.code, 0, valid.stderr + valid.stdout);
 
@@ -122,13 +127,44 @@ describe('servers add | list | remove and catalog show', { concurrency: false },
     assert.ok(md.stdout.startsWith('# write_file\n'), md.stdout.slice(0, 200));
   });
 
+  test('a server just added is safe before any rule: its Read tools answer, its Critical ones are held for approval', async (t) => {
+    const r = rig();
+    const added = await runCli('servers', 'add', 'fs', '-c', r.file, '--', ...FS_COMMAND(r.files));
+    assert.equal(added.code, 0, added.stderr);
+    const gw = await startGateway(r.file);
+    t.after(() => gw.stop());
+    const c = await connectV1(http(`${gw.url}/mcp/fs`));
+    t.after(() => c.close());
+    const listed = await c.client.callTool({ name: 'list_allowed_directories', arguments: {} });
+    assert.equal(listed.isError ?? false, false, toolText(listed));
+    const effect = WRITES.write_file!(r.files);
+    const call = c.client.callTool({ name: 'write_file', arguments: effect.args });
+    const pending = await pendingApproval(r.file, 'write_file');
+    assert.equal(effect.happened(), false, 'nothing reached the server while the call is held');
+    assert.equal((await runCli('approvals', 'deny', pending.id, '--reason', 'not today', '-c', r.file)).code, 0);
+    const result = await call;
+    assert.match(toolText(result), /^\[POLICY DENIED\]/);
+    assert.equal(effect.happened(), false, 'write_file never ran');
+
+    const open = await runCli('servers', 'add', 'fs2', '-c', r.file, '--default', 'allow', '--on-tool-change', 'record', '--', ...FS_COMMAND(r.files));
+    assert.equal(open.code, 0, open.stderr);
+    assert.deepEqual((parse(readFileSync(r.file, 'utf8')) as { servers: Record<string, unknown> }).servers.fs2, {
+      command: FS_COMMAND(r.files),
+      default: 'allow',
+      on_tool_change: 'record',
+    });
+    const bad = await runCli('servers', 'add', 'fs3', '-c', r.file, '--default', 'maybe', '--', ...FS_COMMAND(r.files));
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--default must be one of by_risk, allow, deny, require_approval, not "maybe"/);
+  });
+
   test('add --url registers a remote server as scan --upstream sees it; remove takes it out of the file and the catalogue', async (t) => {
     const r = rig();
     const everything = await startEverythingHttp();
     t.after(() => everything.stop());
     const added = await runCli('servers', 'add', 'remote', '-c', r.file, '--url', everything.url);
     assert.equal(added.code, 0, added.stderr);
-    assert.deepEqual((parse(readFileSync(r.file, 'utf8')) as { servers: Record<string, unknown> }).servers.remote, { url: everything.url });
+    assert.deepEqual((parse(readFileSync(r.file, 'utf8')) as { servers: Record<string, unknown> }).servers.remote, { url: everything.url, default: 'by_risk', on_tool_change: 'block' });
     const catalogued = ((await catalogJson(r.file, 'remote')) as CatalogPage[]).map((p) => p.tool).sort();
 
     const scan = await runCli('scan', '--json', '--upstream', everything.url);
