@@ -45,7 +45,7 @@ const indent = (text: string, pad: string): string =>
     .map((l) => (l ? pad + l : l))
     .join('\n');
 
-function requiredParameters(entry: CatalogEntry): string[] {
+export function requiredParameters(entry: CatalogEntry): string[] {
   const schema = entry.definition.inputSchema as { required?: unknown } | undefined;
   return Array.isArray(schema?.required) ? schema.required.filter((r): r is string => typeof r === 'string') : [];
 }
@@ -72,7 +72,7 @@ function wrapWords(text: string, width: number): string {
 }
 
 /** What the category means for this tool, the words that decided it, and how little a call needs. */
-function whatItDoes(entry: CatalogEntry, required: readonly string[]): string {
+export function whatItDoes(entry: CatalogEntry, required: readonly string[] = requiredParameters(entry)): string {
   const basis = entry.evidence.filter((e) => !e.startsWith('no write') && !e.startsWith('annotation readOnlyHint: true')).slice(0, 3);
   const parts = [WHAT_IT_MEANS[entry.category]];
   if (basis.length > 0) parts.push(`Labelled ${entry.category} from ${basis.join('; ')}.`);

@@ -5,7 +5,7 @@ import { catalogUrl, openCatalog } from '../catalog/open.js';
 import type { CatalogEntry } from '../catalog/entry.js';
 import { acceptTool } from '../catalog/observe.js';
 import { recommendRule } from '../catalog/recommend.js';
-import { riskSummary, scanTable, toolPage } from '../catalog/render.js';
+import { requiredParameters, riskSummary, scanTable, toolPage, whatItDoes } from '../catalog/render.js';
 import type { CatalogStore } from '../catalog/store.js';
 import { loadConfig } from '../config/load.js';
 import { GatewaySchema } from '../config/schema.js';
@@ -125,7 +125,8 @@ const knownServers = async (store: CatalogStore): Promise<string> => {
 
 function jsonEntry(e: CatalogEntry): unknown {
   const { rule, summary } = recommendRule(e.category, e.risk, e.tool);
-  return { ...e, recommended: { rule, summary } };
+  const required = requiredParameters(e);
+  return { ...e, required, whatItDoes: whatItDoes(e, required), recommended: { rule, summary } };
 }
 
 function serverMarkdown(server: string, entries: readonly CatalogEntry[]): string {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hashedDefinitions, observeDefinitions } from '../../src/catalog/observe.js';
-import { toolPage } from '../../src/catalog/render.js';
+import { requiredParameters, toolPage, whatItDoes } from '../../src/catalog/render.js';
 import { VAPI_LOGOUT } from './catalog-fixtures.js';
 
 const entryOf = (tool: unknown) => observeDefinitions(new Map(), 'vapi', hashedDefinitions([tool])).written[0]!;
@@ -27,4 +27,11 @@ test('a Read tool\'s page neither warns about missing input nor quotes the "no s
   assert.doesNotMatch(page, /needs no input/);
   assert.match(page, /Labelled Read from name verb "list"\./);
   assert.match(page, /```yaml\ntools:\n {2}list_calls: allow\n```/);
+});
+
+test('the page\'s facts are there for --format json too: required parameters and what it does', () => {
+  const entry = entryOf({ name: 'delete_call', description: 'Deletes a call.', inputSchema: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } });
+  assert.deepEqual(requiredParameters(entry), ['id']);
+  assert.match(whatItDoes(entry), /^It removes data, resources or access.*Labelled Destructive from name verb "delete"/);
+  assert.doesNotMatch(whatItDoes(entry), /needs no input/);
 });
