@@ -3,7 +3,7 @@
 import { COUNTERPARTY_OR_ASSET, priceParameter, tradeSides } from './money.js';
 import {
   ACTION_PARAMETERS, CODE_BY_NAME, CODE_PARAMETERS, CONFIRM_PARAMETERS, DESTRUCTIVE, EXECUTE, EXECUTE_PARAMETERS, FINANCIAL,
-  HOLDS_CODE, HTTP_REQUEST, NAME_VERBS, nameWords, QUERY_PARAMETERS, READ, RUNS_CODE, SOFT_ACTIONS, SQL, WRITE,
+  DATA_NOUNS, HOLDS_CODE, HTTP_REQUEST, NAME_VERBS, nameWords, QUERY_PARAMETERS, READ, RUNS_CODE, SOFT_ACTIONS, SQL, WRITE,
 } from './vocabulary.js';
 
 /** Hands a parameter signal to the classifier. */
@@ -43,6 +43,11 @@ const PROMPT_WORDS = new Set(['prompt', 'task', 'instruction', 'instructions']);
 /** An agent that works in a terminal runs commands of its own choosing ("coding agent for file, Git and terminal work"). */
 const AGENT = /\b(?:agent|assistant)\b/;
 const RUNS_COMMANDS = /\b(?:terminal|shell|bash|commands?|cli)\b/;
+/** An autonomous agent given a task in free text does whatever the task says ("browser_use_agent(task)"). */
+const AUTONOMOUS = /\b(?:autonomous(?:ly)?|computer[ -]use|browser automation)\b/;
+const TASK_WORDS = new Set(['task', 'instruction', 'instructions', 'goal', 'objective']);
+/** Before a removal verb in a boolean's name, these still make it the switch to remove ("is_destroy", "force_delete"). */
+const SWITCH_PREFIXES = new Set(['is', 'do', 'should', 'force', 'hard', 'permanent', 'permanently']);
 /** A price in these is a threshold to watch ("create_price_alert"), not one that is set. */
 const WATCHES = new Set('alert alerts notification notifications reminder reminders watch watchlist'.split(' '));
 /** The lead says the tool sends requests to an API ("Call any endpoint of the API", "Send a POST request"). */
@@ -90,6 +95,8 @@ export function scanParameters(schema: unknown, ctx: ParameterContext, emit: Par
     } else if (textual && words.length === 1 && PROMPT_WORDS.has(first) && AGENT.test(ctx.lower) && RUNS_COMMANDS.test(ctx.lower)) {
       emit(EXECUTE, `parameter "${key}" for an agent that runs commands`);
       parameterReading.commandAgent = true;
+    } else if (textual && words.length === 1 && TASK_WORDS.has(first) && (ctx.words.includes('agent') || AUTONOMOUS.test(ctx.lower))) {
+      emit(EXECUTE, `parameter "${key}" (a task an agent carries out as it sees fit)`);
     } else if (type === 'array' && (last === 'pipeline' || last === 'stages')) {
       emit(EXECUTE, `parameter "${key}" (processing stages the caller defines)`);
     }
@@ -125,12 +132,15 @@ export function scanParameters(schema: unknown, ctx: ParameterContext, emit: Par
  */
 function scanSwitch(key: string, words: string[], type: unknown, prop: Record<string, unknown> | undefined, ctx: ParameterContext, emit: ParameterEmit): void {
   const first = words[0] ?? '';
-  if (type === 'boolean' && words.length === 1) {
+  const last = words.at(-1) ?? '';
+  if (type === 'boolean' && (words.length === 1 || (words.length === 2 && SWITCH_PREFIXES.has(first)))) {
     // Only an outright removal: `clear` or `reset` switches usually empty a field first ("type(text, clear: true)").
-    const verb = NAME_VERBS.get(first);
-    if (verb?.rank === DESTRUCTIVE && !verb.nounToo && !SOFT_ACTIONS.has(first)) emit(DESTRUCTIVE, `parameter "${key}" (switches to a removal)`);
-    else if (first === 'force' && ctx.words.includes('push')) emit(DESTRUCTIVE, `parameter "${key}" on a push (rewrites history)`);
+    const verb = NAME_VERBS.get(last);
+    if (verb?.rank === DESTRUCTIVE && !verb.nounToo && !SOFT_ACTIONS.has(last)) emit(DESTRUCTIVE, `parameter "${key}" (switches to a removal)`);
+    else if (first === 'force' && words.length === 1 && ctx.words.includes('push')) emit(DESTRUCTIVE, `parameter "${key}" on a push (rewrites history)`);
   }
+  // A side or a leverage is a trade's only where the tool changes something; market data is filtered by them too.
+  if (!ctx.changesState) return;
   if (Array.isArray(prop?.['enum']) && tradeSides(prop['enum'])) emit(FINANCIAL, `parameter "${key}" (buy or sell)`);
   if (key.toLowerCase() === 'leverage') emit(FINANCIAL, `parameter "${key}" (a trade's exposure)`);
 }
@@ -186,7 +196,8 @@ function scanActionEnum(key: string, values: unknown[], emit: ParameterEmit): vo
     const value = values[i];
     const first = firsts[i]!;
     if (typeof value !== 'string') continue;
-    const verb = NAME_VERBS.get(first);
+    // "trade_data", "order_history": a value that ends in a kind of data selects what to read.
+    const verb = DATA_NOUNS.has(nameWords(value).at(-1) ?? '') ? undefined : NAME_VERBS.get(first);
     const rank = verb ? (SOFT_ACTIONS.has(first) && adds ? WRITE : verb.rank) : READ;
     if (rank > bestRank) {
       bestRank = rank;

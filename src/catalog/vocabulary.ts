@@ -27,7 +27,8 @@ const NAME_WORDS: Record<number, string> = {
     'rollback revert~ restart reboot clone duplicate link unassign label~ favorite subscribe unsubscribe finalize finalise void issue~ ' +
     'undo redo end resize highlight hide forward activate deactivate revise replay retry resend accept decline dismiss annotate ' +
     'enqueue scale promote release~ request~ draft~ store~ rotate go goto sign confirm complete adjust increase decrease ' +
-    'redeem manage unlink shutdown trash~ fulfill fulfil ship renew swap~ mint~ authorize authorise',
+    'redeem manage unlink shutdown trash~ fulfill fulfil ship renew swap~ mint~ authorize authorise allocate reserve~ ' +
+    'provision deallocate skip unskip reopen',
   [EXECUTE]: 'exec execute run~ rerun eval evaluate invoke trigger launch deploy~ redeploy spawn shell~ bash~ call~ sql~',
   [DESTRUCTIVE]:
     'delete del remove rm drop destroy purge wipe clear truncate prune revoke logout logoff signout uninstall terminate ' +
@@ -167,7 +168,7 @@ const DESCRIPTION_WORDS: Record<number, string> = {
     'record upsert transfer toggle configure upgrade restart finalize finalise void issue register report end resize ' +
     'highlight hide forward activate deactivate revise replay resend accept annotate enqueue mark detach attach promote undo redo ' +
     'request draft store rotate queue go place adjust increase decrease redeem manage unlink confirm complete fulfill fulfil ' +
-    'renew swap mint authorize authorise',
+    'renew swap mint authorize authorise allocate reserve provision deallocate skip unskip reopen',
   [EXECUTE]: 'trigger launch deploy spawn',
   [DESTRUCTIVE]:
     'delete remove drop destroy purge wipe clear truncate prune revoke uninstall terminate erase discard flush reset kill ' +
@@ -215,7 +216,7 @@ export const CONDITIONS = new Set('if when whenever unless before after because 
 
 /** Objects that make run/execute/call caller-controlled (Execute) rather than a fixed query (Read). */
 export const EXECUTE_OBJECT =
-  /[ \t]+(?:[\p{L}\p{N}'’-]+[ \t]+){0,4}?(?:arbitrary|any|custom|raw|shell|commands?|scripts?|code|sql|graphql|mutations?|cli|javascript|js|python|workflows?|pipelines?|functions?|lambdas?|jobs?|tasks?|containers?|programs?|processes|migrations?|expressions?|api|endpoints?|requests?|tests?|builds?|notebooks?|playbooks?|snippets?)(?![\p{L}])/uy;
+  /[ \t]+(?:[\p{L}\p{N}'’-]+[ \t]+){0,4}?(?:arbitrary|any|custom|raw|shell|commands?|scripts?|code|[\p{L}]*ql|cypher|gremlin|sparql|mutations?|cli|javascript|js|python|workflows?|pipelines?|functions?|lambdas?|jobs?|tasks?|containers?|programs?|processes|migrations?|expressions?|api|endpoints?|requests?|tests?|builds?|notebooks?|playbooks?|snippets?)(?![\p{L}])/uy;
 
 /** What a deploy verb puts live or starts ("publishes a workflow draft", "apply a YAML manifest", "starts a build"). */
 export const DEPLOY_OBJECT =
@@ -283,6 +284,11 @@ export const QUERY_PARAMETERS = new Set(['query', 'statement']);
 export const ACTION_PARAMETERS = new Set(['action', 'actions', 'operation', 'operations', 'op', 'command', 'subcommand', 'verb', 'method', 'mode']);
 export const CONFIRM_PARAMETERS = new Set(['confirm', 'confirmed', 'confirmation', 'force', 'forced']);
 export const RUNS_CODE = /\b(?:execut|evaluat|run|javascript|python|shell|script)/i;
-export const SQL = /\b(?:sql|cypher)\b/i;
+/** Query languages: SQL and the others named after it (GraphQL, InstaQL, PromQL, KQL …), Cypher, Gremlin, SPARQL. */
+export const SQL = /\b(?:[a-z]*ql|cypher|gremlin|sparql)\b/i;
+/** Words that name a kind of data: a value or a title ending in one names what is read ("trade_data", "Liquidation data."). */
+export const DATA_NOUNS = new Set(
+  'data history info information details stats statistics metrics overview summary feed snapshot analytics'.split(' '),
+);
 /** In an action enum these take an entry out of a set (detach it), a bounded change. */
 export const SOFT_ACTIONS = new Set(['remove', 'clear', 'reset', 'drop', 'discard', 'flush', 'evict', 'detach', 'unlink']);

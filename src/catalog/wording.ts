@@ -6,7 +6,7 @@
 import { financialObjectEnd, nameFinancialObject } from './money.js';
 import {
   ASPECT_VERBS, BUILD_TARGET, CODE_OBJECTS, CONDITIONS, CONTRAST, DEPLOY_OBJECT, DEPLOY_OBJECTS, DEPLOY_VERBS, DESCRIPTION_VERBS,
-  DESTRUCTIVE, destructivePhrase, DROP_TARGET, EXECUTE, EXECUTE_OBJECT, executesPhrase, FINANCIAL, FIXED_RESULT_NOUNS,
+  DATA_NOUNS, DESTRUCTIVE, destructivePhrase, DROP_TARGET, EXECUTE, EXECUTE_OBJECT, executesPhrase, FINANCIAL, FIXED_RESULT_NOUNS,
   HTTP_METHODS, MEANING_BEFORE, NAME_VERBS, NEGATIONS, READ, SHELL_NAMES, SHELL_TARGET, TYPING_VERBS, VERB_POSITION, WRITE,
   WRITES_WITH, type DescriptionVerb, type VerbEntry,
 } from './vocabulary.js';
@@ -41,10 +41,11 @@ function isLogOut(words: string[], i: number): boolean {
   return (words[i] === 'log' || words[i] === 'sign') && (words[i + 1] === 'out' || words[i + 1] === 'off');
 }
 
-/** "dry_run" simulates; the "drop" of "drag_and_drop" is part of the gesture. */
+/** "dry_run" simulates; the "drop" of "drag_and_drop" is part of the gesture; "open_interest" is market data. */
 function partOfCompound(words: string[], i: number): boolean {
   const word = words[i];
   if (word === 'run') return words[i - 1] === 'dry';
+  if (word === 'open') return words[i + 1] === 'interest';
   if (word === 'drop') return words[i - 1] === 'drag' || (words[i - 1] === 'and' && words[i - 2] === 'drag');
   return false;
 }
@@ -201,7 +202,17 @@ const at = {
   destructive: false,
   hasVerb: false,
   hits: 0,
+  /** After "Requires:", "Args:" …, up to the end of the sentence: names of parameters, not verbs. */
+  inLabelList: false,
 };
+
+/** Labels after which a description lists parameter names ("Requires: type, symbol"). */
+const LIST_LABELS = new Set('requires required params parameters args arguments inputs fields options accepts'.split(' '));
+/**
+ * A lead that only names the data returned ("Liquidation data.", "Trading pair data.", "Aggregated open interest
+ * history."): a title, whose words are not verbs; the lead is the next sentence.
+ */
+const DATA_TITLE = new RegExp(`^[ \\t]*(?:[\\p{L}\\p{N}&'’/-]+[ \\t]+){0,5}(?:${[...DATA_NOUNS].join('|')})[ \\t]*(?:[.:\\n]|$)`, 'u');
 
 const TOKEN = /[\p{L}\p{N}][\p{L}\p{N}'’_-]*|[.;:!?,()\n]/gu;
 const QUOTE = /[\p{L}\p{N}'’-]+(?:[ \t]+[\p{L}\p{N}'’-]+){0,2}/uy;
@@ -265,10 +276,12 @@ export function readDescription(text: string, lower: string, emit: Emit): void {
   at.readForm = -1;
   at.destructive = at.hasVerb = at.executing = false;
   at.hits = 0;
+  at.inLabelList = false;
   newClause(false);
   let sentenceWords = 0;
   let sentences = 0;
-  TOKEN.lastIndex = 0;
+  const title = DATA_TITLE.exec(lower);
+  TOKEN.lastIndex = title ? title[0].length : 0;
   for (let m = TOKEN.exec(lower); m !== null && at.hits < MAX_HITS; m = TOKEN.exec(lower)) {
     const token = m[0];
     if (token.length > 1 || !'.;:!?,()\n'.includes(token)) {
@@ -276,9 +289,11 @@ export function readDescription(text: string, lower: string, emit: Emit): void {
       readWord(text, lower, token, m.index);
       continue;
     }
+    if (token === ':' && LIST_LABELS.has(at.prev)) at.inLabelList = true;
     // "list, get, or set": a comma right after a verb continues a list of verbs, not a new clause.
     newClause(token === ',' && at.prevWasVerb);
     if (!endsSentence(lower, m.index, token)) continue;
+    at.inLabelList = false;
     if (at.hasVerb || (sentenceWords >= 2 && ++sentences >= MAX_LEAD_SENTENCES)) {
       reading.leadEnd = m.index;
       break;
@@ -311,6 +326,10 @@ function readWord(text: string, lower: string, token: string, index: number): vo
     if (token === 'out' || token === 'off') found(DESTRUCTIVE, quoteAt(lower, at.pendingLog, index + token.length, index));
     at.pendingLog = -1;
   }
+  if (at.inLabelList) {
+    at.prev = token;
+    return;
+  }
   if (NEGATIONS.has(token) || token.endsWith("n't")) {
     at.negated = true;
   } else if (CONTRAST.has(token)) {
@@ -330,6 +349,9 @@ function readWord(text: string, lower: string, token: string, index: number): vo
     } else if (verb && (verbPosition || verb.anywhere) && !capitals && !heading && (!verb.firstOnly || reading.firstRank < 0)) {
       at.prevWasVerb = true;
       readVerb(verb, lower, token, index);
+    } else if (verbPosition && at.prev !== '' && token.length > 4 && token.endsWith('ly')) {
+      // An adverb keeps the verb position for the next word ("to autonomously execute tasks").
+      return;
     }
   }
   at.prev = token;

@@ -91,6 +91,37 @@ const CASES: [ClassifiableTool, Category][] = [
   [{ name: 'validate_config', description: 'Checks the config and suggests fixes.' }, 'Read'],
 ];
 
+const orders = { type: 'object', properties: { symbol: { type: 'string' }, side: { type: 'string', enum: ['buy', 'sell'] }, leverage: { type: 'number' } } };
+const withAction = (values: string[]) => ({ type: 'object', properties: { action: { type: 'string', enum: values } } });
+
+// General rules found on a third set of servers (its DEV half): data titles, parameter lists, adverbs, agents given
+// a task, switches with a prefix, query languages, and more state-changing verbs.
+const MORE_CASES: [ClassifiableTool, Category][] = [
+  [{ name: 'liquidations', description: 'Liquidation data. Filter by symbol and leverage.', inputSchema: orders }, 'Read'],
+  [{ name: 'futures_order', description: 'Places a futures order.', inputSchema: orders }, 'Financial'],
+  [{ name: 'market_feed', description: 'Aggregated funding rate history.' }, 'Read'],
+  [{ name: 'depth', description: 'Order book depth.', inputSchema: withAction(['trade_data', 'order_history', 'depth']) }, 'Read'],
+  [{ name: 'trades', inputSchema: withAction(['list', 'trade']) }, 'Financial'],
+  [{ name: 'info_api', description: 'Generic info endpoint. Requires: type, user. Returns JSON.' }, 'Read'],
+  [{ name: 'browser_task', description: 'Uses a cloud browser to autonomously execute multi-step tasks.' }, 'Execute'],
+  [{ name: 'research_agent', description: 'A browser agent for web research.', inputSchema: { type: 'object', properties: { task: { type: 'string' } } } }, 'Execute'],
+  [{ name: 'create_todo', description: 'Creates a todo item.', inputSchema: { type: 'object', properties: { task: { type: 'string' } } } }, 'Write'],
+  [{ name: 'create_run', description: 'Create a new run.', inputSchema: { type: 'object', properties: { is_destroy: { type: 'boolean' } } } }, 'Destructive'],
+  [{ name: 'save_record', inputSchema: { type: 'object', properties: { hard_delete: { type: 'boolean' } } } }, 'Destructive'],
+  [{ name: 'allocate_device', description: 'Reserve a device for exclusive use.' }, 'Write'],
+  [{ name: 'skip_week', description: 'Skip a delivery week.' }, 'Write'],
+  [{ name: 'reopen_ticket' }, 'Write'],
+  [{ name: 'run_query', description: 'Execute a PromQL query against the server.' }, 'Execute'],
+  [{ name: 'instant_query', description: 'Runs a query.', inputSchema: { type: 'object', properties: { query: { type: 'string', description: 'The KQL query' } } } }, 'Execute'],
+  [{ name: 'get_open_interest', description: 'Open interest for a symbol.' }, 'Read'],
+  [{ name: 'open_interest_history' }, 'Read'],
+];
+
+test(`${MORE_CASES.length} cases of the general rules found on the third set`, () => {
+  const wrong = MORE_CASES.map(([tool, expected]) => ({ tool: tool.name, expected, got: classifyTool(tool) })).filter((r) => r.got.category !== r.expected);
+  assert.deepEqual(wrong, []);
+});
+
 test(`${CASES.length} labelled tools get the category CLASSIFICATION.md gives them`, () => {
   assert.ok(CASES.length >= 60);
   const wrong = CASES.map(([tool, expected]) => ({ tool: tool.name, expected, got: classifyTool(tool) })).filter((r) => r.got.category !== r.expected);
