@@ -162,7 +162,7 @@ export function classifyTool(tool: ClassifiableTool): Classification {
   setMoneyContext(lower, words, typeof properties === 'object' && properties !== null ? Object.keys(properties) : []);
   readName(words, nameSignal);
   const nameSignals = signalCount;
-  if (name !== tool.name || beyondAscii(name)) readStems(readableText(tool.name), 'name', nameStem);
+  if (beyondAscii(tool.name)) readStems(readableText(tool.name), 'name', nameStem);
   readDescription(description, lower, descriptionSignal);
   if (foreign) readStems(description, 'description', descriptionStem);
   const nameRank = nameRankAfterLead(nameSignals);
