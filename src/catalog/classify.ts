@@ -1,8 +1,8 @@
 // Risk classifier for MCP tools: name verbs, description phrases, parameters and annotations → category, risk, evidence.
-import { MONEY_SERVICES, readPaymentPhrase, setMoneyContext } from './money.js';
+import { MONEY_SERVICES, PAYMENT_HINT, readPaymentPhrase, setMoneyContext } from './money.js';
 import { API_REQUEST, parameterReading, scanParameters } from './parameters.js';
 import { beyondAscii, readableName, readableText, readStems } from './languages.js';
-import { DESTRUCTIVE, FINANCIAL, NAME_VERBS, nameWords, READ, WRITE } from './vocabulary.js';
+import { DESTRUCTIVE, DESTRUCTIVE_HINTS, FINANCIAL, NAME_VERBS, nameWords, READ, RUNS_HINT, WRITE } from './vocabulary.js';
 import { nameReading, readDescription, readName, reading, SIDE_EFFECT, SOFT } from './wording.js';
 
 export { nameWords };
@@ -68,6 +68,13 @@ function nameSignal(rank: number, text: string, flags: number): number {
 function descriptionSignal(rank: number, text: string, flags: number): number {
   return signal(rank, DESCRIPTION, text, flags);
 }
+
+/**
+ * One scan of the description for every substring a phrase that counts anywhere needs ("cannot be undone",
+ * "overwrites existing files", "runs the test suite", "charged to your card"); most descriptions have none, and then
+ * the phrases are not looked for one by one.
+ */
+const PHRASE_HINTS = new RegExp([...DESTRUCTIVE_HINTS, RUNS_HINT, PAYMENT_HINT].map((hint) => hint.source).join('|'));
 
 const nameStem = (rank: number, text: string): void => void signal(rank, NAME, text);
 const descriptionStem = (rank: number, text: string): void => void signal(rank, DESCRIPTION, text);
@@ -163,7 +170,8 @@ export function classifyTool(tool: ClassifiableTool): Classification {
   readName(words, nameSignal);
   const nameSignals = signalCount;
   if (beyondAscii(tool.name)) readStems(readableText(tool.name), 'name', nameStem);
-  readDescription(description, lower, descriptionSignal);
+  const phrasesPossible = PHRASE_HINTS.test(lower);
+  readDescription(description, lower, descriptionSignal, phrasesPossible);
   if (foreign) readStems(description, 'description', descriptionStem);
   const nameRank = nameRankAfterLead(nameSignals);
   // The name's verb, or without one the lead's first verb, says what the tool mainly does.
@@ -181,7 +189,7 @@ export function classifyTool(tool: ClassifiableTool): Classification {
   if (requests && MONEY_SERVICES.test(lower)) {
     signal(FINANCIAL, DESCRIPTION, 'an arbitrary API request to a service that moves money');
   }
-  if (!readBasis) readPaymentPhrase(lower, descriptionSignal);
+  if (!readBasis && phrasesPossible) readPaymentPhrase(lower, descriptionSignal);
   riskHint = parameterReading.riskHint;
   scanAnnotations(tool.annotations);
   const best = weighSignals(nameRank, readBasis);

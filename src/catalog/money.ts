@@ -138,7 +138,7 @@ function startsWithAny(word: string, prefixes: ReadonlySet<string>): boolean {
  */
 const PAYMENT_PHRASE =
   /\b(?:(?:paid|charged|debited|deducted)[ \t]+(?:from|with|in|via|using|against|to)[ \t]+(?:your|the|an?|usdc|usdt|crypto|credits?|wallet|balance|card)|will[ \t]+(?:be[ \t]+)?(?:charged|debited))\b/;
-const PAYMENT_HINT = /paid|charged|debited|deducted/;
+export const PAYMENT_HINT = /paid|charged|debited|deducted/;
 
 /** Emits a Financial signal when the description says the tool costs money. */
 export function readPaymentPhrase(lower: string, emit: Emit): void {

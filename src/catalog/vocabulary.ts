@@ -114,19 +114,34 @@ export const DEPLOY_OBJECTS = new Set(
     'package packages deployment deployments migration migrations infrastructure stack stacks job jobs build builds').split(' '),
 );
 
-const ACRONYM_THEN_WORD = /([A-Z]+)([A-Z][a-z])/g;
-const LOWER_THEN_UPPER = /([a-z0-9])([A-Z])/g;
-const SEPARATORS = /[^a-z0-9]+/;
-const UPPER = /[A-Z]/;
-
-/** Splits a tool or parameter name in any style: snake, kebab, dotted, camel, Pascal, acronyms (HTTPGet → http get). */
+/**
+ * Splits a tool or parameter name in any style: snake, kebab, dotted, camel, Pascal, acronyms (HTTPGet → http get).
+ * One pass over the characters (it runs for every parameter key): a word ends at anything but an ASCII letter or
+ * digit, and before a capital that follows a lower-case letter or a digit, or that follows a capital and is followed
+ * by a lower-case letter (the last capital of an acronym starts the next word).
+ */
 export function nameWords(name: string): string[] {
-  // Most names and parameter keys are lower case already: nothing to split at case changes.
-  const spaced = UPPER.test(name) ? name.replace(ACRONYM_THEN_WORD, '$1 $2').replace(LOWER_THEN_UPPER, '$1 $2').toLowerCase() : name;
-  const words = spaced.split(SEPARATORS);
-  if (words[0] === '') words.shift();
-  if (words.at(-1) === '') words.pop();
+  const words: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= name.length; i++) {
+    const c = i < name.length ? name.charCodeAt(i) : 0;
+    const upper = c >= 65 && c <= 90;
+    const alnum = upper || (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+    if (start >= 0 && (!alnum || (upper && startsWord(name, i)))) {
+      words.push(name.slice(start, i).toLowerCase());
+      start = -1;
+    }
+    if (alnum && start < 0) start = i;
+  }
   return words;
+}
+
+/** Whether the capital at `i` starts a word: after a lower-case letter or a digit, or an acronym's last capital. */
+function startsWord(name: string, i: number): boolean {
+  const prev = name.charCodeAt(i - 1);
+  if ((prev >= 97 && prev <= 122) || (prev >= 48 && prev <= 57)) return true;
+  const next = name.charCodeAt(i + 1);
+  return prev >= 65 && prev <= 90 && next >= 97 && next <= 122;
 }
 
 /** English verb forms for descriptions: base, third person, -ing. */
@@ -248,6 +263,9 @@ const DESTRUCTIVE_PHRASES: [RegExp, RegExp][] = [
 ];
 const NEGATED_BEFORE = /\b(?:not|never|no|without|cannot|won't|doesn't|don't|instead of)\b[^.;:!?]{0,24}$/;
 
+/** The substrings without which no destructive phrase can match. */
+export const DESTRUCTIVE_HINTS: readonly RegExp[] = DESTRUCTIVE_PHRASES.map(([, hint]) => hint);
+
 /** A phrase anywhere in the description that marks a destructive effect whatever the verb, or '' (none, or negated). */
 export function destructivePhrase(lower: string): string {
   for (const [pattern, hint] of DESTRUCTIVE_PHRASES) {
@@ -265,8 +283,10 @@ const RUNS_ANYWHERE =
   /\b(?:runs|executes)[ \t]+(?:(?:the|your|all|a|an)[ \t]+)?(?:[\w-]+[ \t]+){0,2}?(?:tests?|test suites?|commands?|scripts?|code|shell)\b/;
 
 /** A phrase anywhere in the description saying the tool runs tests, commands or scripts, or '' (none, or negated). */
+export const RUNS_HINT = /runs|executes/;
+
 export function executesPhrase(lower: string): string {
-  const m = /runs|executes/.test(lower) ? RUNS_ANYWHERE.exec(lower) : null;
+  const m = RUNS_HINT.test(lower) ? RUNS_ANYWHERE.exec(lower) : null;
   return m && !NEGATED_BEFORE.test(lower.slice(Math.max(0, m.index - 40), m.index)) ? m[0] : '';
 }
 

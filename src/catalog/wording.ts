@@ -265,7 +265,7 @@ function found(rank: number, quote: string, flags = 0): void {
  * ("lists charges") and negations ("does not delete") out; situation clauses ("Use this if …") do not count, nor do
  * words in capitals (INSERT, UPDATE, DELETE are keywords or values) or headings ("Triggers:").
  */
-export function readDescription(text: string, lower: string, emit: Emit): void {
+export function readDescription(text: string, lower: string, emit: Emit, phrasesPossible = true): void {
   reading.lower = lower;
   reading.leadEnd = lower.length;
   reading.firstRank = -1;
@@ -301,6 +301,7 @@ export function readDescription(text: string, lower: string, emit: Emit): void {
     sentenceWords = 0;
     at.executing = false;
   }
+  if (!phrasesPossible) return;
   const phrase = at.destructive ? '' : destructivePhrase(lower);
   if (phrase) emit(DESTRUCTIVE, `description: "${phrase}"`, 0);
   const runs = reading.executes ? '' : executesPhrase(lower);
