@@ -1,6 +1,6 @@
 // Starts the real gateway CLI (and real upstream servers) for integration tests, and always cleans up.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +18,18 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+// Every test file runs in a process of its own: its temporary directories go when it exits (a failing test's too,
+// so set POLICYLAYER_KEEP_TMP=1 to look at them afterwards).
+const made: string[] = [];
+process.once('exit', () => {
+  if (process.env['POLICYLAYER_KEEP_TMP'] === '1') return;
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'policylayer-test-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 export function writeConfig(yaml: string, dir = tempDir()): string {
