@@ -39,12 +39,9 @@ export function validatePolicyText(text: string, file: string): ConfigProblem[] 
 
 /**
  * Adds server `name` to the policy file at `path`, creating the file (`version: 1` and the server) if it does not
- * exist. With `replace`, an existing server gets the new command or url (its `env`, `headers`, `cwd` and `transport`
- * go too) and keeps its rules. The result is validated before it is written; an invalid result is not written.
- */
-/**
- * Adds server `name` (or with `replace`, gives an existing one new connection settings, its rules kept). `settings`
- * (e.g. `default: by_risk`) are written after the connection settings of a server that is new to the file.
+ * exist; `settings` (e.g. `default: by_risk`) follow the connection settings of a server new to the file. With
+ * `replace`, an existing server gets the new command or url (its `env`, `headers`, `cwd` and `transport` go too) and
+ * keeps its rules. The result is validated before it is written; an invalid result is not written.
  */
 export async function addServer(
   path: string,
