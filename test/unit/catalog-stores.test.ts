@@ -2,8 +2,6 @@
 // prefix are the gateway, its replicas and the CLI); Redis keeps its keys under the prefix; which catalogue opens.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it, test, type TestContext } from 'node:test';
 import type { Redis as RedisClient } from 'ioredis';
@@ -14,14 +12,14 @@ import { createSqliteCatalog } from '../../src/catalog/sqlite-store.js';
 import { createMemoryCatalog, type CatalogStore } from '../../src/catalog/store.js';
 import { GatewaySchema } from '../../src/config/schema.js';
 import { GatewayError } from '../../src/errors.js';
-import { freePort } from '../helpers/gateway.js';
+import { freePort, tempDir } from '../helpers/gateway.js';
 import { pingRedis, redisKeysUnder, redisOrSkip, SHARED_REDIS, uniquePrefix } from '../helpers/limits-rig.js';
 import { catalogEntry, runCatalogStoreContract } from './catalog-store-contract.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'pl-catalog-stores-'));
+// Removed when this file's process exits, after any write still under way (an after() hook can come too early).
+const dir = tempDir('pl-catalog-stores-');
 let files = 0;
 const freshFile = () => path.join(dir, `catalog-${files++}.db`);
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** An entry JSON cannot write (structured cloning can, so the memory driver is not asked). */
 function bigIntEntry(server: string, tool: string): CatalogEntry {
