@@ -3,17 +3,12 @@
 // their negations and the readings that must stay Read.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classifyTool, type Category, type ClassifiableTool } from '../../src/catalog/classify.js';
+import { classifyTool } from '../../src/catalog/classify.js';
+import { assertCategories } from './classify-cases.js';
 
-const check = (cases: [ClassifiableTool, Category][]): void => {
-  const wrong = cases
-    .map(([tool, expected]) => ({ tool: tool.name, description: tool.description, expected, got: classifyTool(tool).category }))
-    .filter((r) => r.got !== r.expected);
-  assert.deepEqual(wrong, []);
-};
 
 test('a name is read as it renders: full-width, zero-width, look-alike letters, accents and odd case hide no verb', () => {
-  check([
+  assertCategories([
     [{ name: 'ＤＥＬＥＴＥ_file' }, 'Destructive'],
     [{ name: 'ｄｅｌｅｔｅ' }, 'Destructive'],
     [{ name: 'de\u200blete_file' }, 'Destructive'],
@@ -31,7 +26,7 @@ test('a name is read as it renders: full-width, zero-width, look-alike letters, 
 });
 
 test('a description with invisible characters inside its words is read without them', () => {
-  check([
+  assertCategories([
     [{ name: 'tidy', description: 'Permanently de\u200bletes every file in the folder.' }, 'Destructive'],
     [{ name: 'settle_up', description: 'Ｒｅｆｕｎｄｓ the payment to the card.' }, 'Financial'],
     [{ name: 'tidy_up', description: '\u{1D403}\u{1D41E}\u{1D425}\u{1D41E}\u{1D42D}\u{1D41E}\u{1D42C} the repository.' }, 'Destructive'], // mathematical bold
@@ -40,7 +35,7 @@ test('a description with invisible characters inside its words is read without t
 });
 
 test('verbs of Spanish, Portuguese, French, Italian, German and Dutch names and descriptions', () => {
-  check([
+  assertCategories([
     [{ name: 'borrar_archivo' }, 'Destructive'],
     [{ name: 'datei_loeschen' }, 'Destructive'],
     [{ name: 'dateiLöschen' }, 'Destructive'],
@@ -64,7 +59,7 @@ test('verbs of Spanish, Portuguese, French, Italian, German and Dutch names and 
 });
 
 test('Chinese, Japanese, Korean and Russian: stems in names and descriptions, with the evidence quoted', () => {
-  check([
+  assertCategories([
     [{ name: 'x', description: '删除指定的文件' }, 'Destructive'],
     [{ name: 'x', description: 'ファイルを削除します' }, 'Destructive'],
     [{ name: 'x', description: '파일을 삭제합니다' }, 'Destructive'],
@@ -85,7 +80,7 @@ test('Chinese, Japanese, Korean and Russian: stems in names and descriptions, wi
 });
 
 test('negations, readings and look-alike words in those languages stay Read', () => {
-  check([
+  assertCategories([
     [{ name: 'x', description: '不会删除任何文件，只读取。' }, 'Read'],
     [{ name: 'x', description: 'ファイルを削除しません。一覧を返します。' }, 'Read'],
     [{ name: 'x', description: '파일을 삭제하지 않습니다' }, 'Read'],

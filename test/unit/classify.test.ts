@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { classifyTool, nameWords, type Category, type ClassifiableTool } from '../../src/catalog/classify.js';
+import { assertCategories } from './classify-cases.js';
 
 const sql = { type: 'object', properties: { sql: { type: 'string' } }, required: ['sql'] };
 const money = { type: 'object', properties: { amount: { type: 'integer' }, currency: { type: 'string' } } };
@@ -118,14 +119,12 @@ const MORE_CASES: [ClassifiableTool, Category][] = [
 ];
 
 test(`${MORE_CASES.length} cases of the general rules found on the third set`, () => {
-  const wrong = MORE_CASES.map(([tool, expected]) => ({ tool: tool.name, expected, got: classifyTool(tool) })).filter((r) => r.got.category !== r.expected);
-  assert.deepEqual(wrong, []);
+  assertCategories(MORE_CASES);
 });
 
 test(`${CASES.length} labelled tools get the category CLASSIFICATION.md gives them`, () => {
   assert.ok(CASES.length >= 60);
-  const wrong = CASES.map(([tool, expected]) => ({ tool: tool.name, expected, got: classifyTool(tool) })).filter((r) => r.got.category !== r.expected);
-  assert.deepEqual(wrong, []);
+  assertCategories(CASES);
 });
 
 test('the reference tool vapi_logout is Destructive / Critical, citing "logout" and "clear stored credentials"', () => {
@@ -215,13 +214,9 @@ test('evidence quotes what decided, and Read says nothing else fired', () => {
 });
 
 const str = { type: 'string' };
-const categories = (cases: [ClassifiableTool, Category][]): void => {
-  const wrong = cases.map(([tool, expected]) => ({ tool: tool.name, expected, got: classifyTool(tool) })).filter((r) => r.got.category !== r.expected);
-  assert.deepEqual(wrong, []);
-};
 
 test('the lead sentence says what a tool does; later usage guidance does not, unless it marks an irreversible effect', () => {
-  categories([
+  assertCategories([
     [{ name: 'inventory', description: 'Returns stock levels per warehouse. Set includeEmpty to add empty bins. Update your cache after calling.' }, 'Read'],
     [{ name: 'notes.lookup', description: 'Finds a note by title.\n\nAfterwards create a task or send a reminder with the other tools.' }, 'Read'],
     [{ name: 'widgetTool', description: '🎯 Purpose:\n1. Deletes widgets that are no longer used.' }, 'Destructive'],
@@ -233,7 +228,7 @@ test('the lead sentence says what a tool does; later usage guidance does not, un
 });
 
 test('a name whose verb reads stays Read against write words in the description, except a write done as well', () => {
-  categories([
+  assertCategories([
     [{ name: 'crawlSite', description: 'Start a crawl of the site and poll until it completes.' }, 'Read'],
     [{ name: 'getUploadUrl', description: 'Get a presigned URL to upload a file to.' }, 'Read'],
     [{ name: 'list-events', description: 'Lists events, including comments, reviews, and updates on tickets.' }, 'Read'],
@@ -249,7 +244,7 @@ test('a name whose verb reads stays Read against write words in the description,
 });
 
 test('the primary verb of a name: nouns that are verbs too yield to a plain verb, "start" to the activity, compounds', () => {
-  categories([
+  assertCategories([
     [{ name: 'tag_list' }, 'Read'],
     [{ name: 'status-update' }, 'Write'],
     [{ name: 'startScan' }, 'Read'],
@@ -270,7 +265,7 @@ test('the primary verb of a name: nouns that are verbs too yield to a plain verb
 });
 
 test('soft removals: Write when they restate a writing name or are offered instead of a write; a removal done as well counts', () => {
-  categories([
+  assertCategories([
     [{ name: 'hide_tooltip', description: 'Removes the tooltip from the page.' }, 'Write'],
     [{ name: 'tags.update', description: 'Add or remove tags on a document.' }, 'Write'],
     [{ name: 'members', inputSchema: { properties: { action: { type: 'string', enum: ['list', 'add', 'remove'] } } } }, 'Write'],
@@ -284,7 +279,7 @@ test('soft removals: Write when they restate a writing name or are offered inste
 
 test('Execute: caller-controlled code, requests and deploys, and what the executed code may do does not count', () => {
   const url = { type: 'object', properties: { url: str } };
-  categories([
+  assertCategories([
     [{ name: 'graphql', description: 'Executes a GraphQL mutation to create, update or delete records.' }, 'Execute'],
     [{ name: 'db', description: 'Runs SQL statements (SELECT, INSERT, UPDATE, DELETE).', inputSchema: sql }, 'Execute'],
     [{ name: 'http_delete', description: 'Send an HTTP DELETE request to a URL.', inputSchema: url }, 'Execute'],
@@ -301,7 +296,7 @@ test('Execute: caller-controlled code, requests and deploys, and what the execut
 });
 
 test('Financial: money-moving or commitment-changing verbs on financial nouns, not records about them', () => {
-  categories([
+  assertCategories([
     [{ name: 'list_payouts' }, 'Read'],
     [{ name: 'list_transactions', inputSchema: { properties: { action: { type: 'string', enum: ['refund', 'charge'] } } } }, 'Read'],
     [{ name: 'delete_card_payment_method' }, 'Destructive'],
@@ -319,7 +314,7 @@ const side = { type: 'string', enum: ['buy', 'sell'] };
 
 test('Financial: orders, accounting records, prices, renewals, requests to payment APIs; not reading them or saving a card', () => {
   const api = props({ service: str, method: str, body: { type: 'object' } });
-  categories([
+  assertCategories([
     [{ name: 'api_call', description: 'Call any endpoint of the store API. Services: customers, payments, refunds.', inputSchema: api }, 'Financial'],
     [{ name: 'api_call', description: 'Call any endpoint of the issue tracker API.', inputSchema: api }, 'Execute'],
     [{ name: 'shop.orders.place', description: 'Places an order for the items in the cart.' }, 'Financial'],
@@ -340,7 +335,7 @@ test('Financial: orders, accounting records, prices, renewals, requests to payme
 });
 
 test('Financial where money is traded or held on a chain: positions, margin, tokens, contracts, sides and recipients', () => {
-  categories([
+  assertCategories([
     [{ name: 'placeLimitOrder', inputSchema: props({ pair: str, side, qty: { type: 'number' } }) }, 'Financial'],
     [{ name: 'adjust-leverage', description: 'Adjust leverage on a perpetual position.' }, 'Financial'],
     [{ name: 'set_margin_type', description: 'Sets isolated or cross margin for futures trading.' }, 'Financial'],
@@ -355,7 +350,7 @@ test('Financial where money is traded or held on a chain: positions, margin, tok
 
 test('Destructive: removal and force-push switches, overwritten files, signalled processes, clean builds, actions at any depth', () => {
   const [bool, action] = [{ type: 'boolean' }, (values: string[]) => ({ type: 'string', enum: values })];
-  categories([
+  assertCategories([
     [{ name: 'push_branch', inputSchema: props({ branch: str, force: bool }) }, 'Destructive'],
     [{ name: 'sync-remote', inputSchema: props({ branch: str, delete: bool }) }, 'Destructive'],
     [{ name: 'fillField', inputSchema: props({ text: str, clear: bool }) }, 'Write'],
@@ -374,7 +369,7 @@ test('Destructive: removal and force-push switches, overwritten files, signalled
 
 test('Execute: REST verb tools with a path, builds and test suites, command-running agents, terminal input, started pipelines', () => {
   const request = props({ path: str, body: { type: 'object' } });
-  categories([
+  assertCategories([
     [{ name: 'crm_post', description: 'Send a POST request to any CRM API path.', inputSchema: request }, 'Execute'],
     [{ name: 'crm_get', description: 'Send a GET request to any CRM API path.', inputSchema: request }, 'Read'],
     [{ name: 'put_file', description: 'Writes text to a file.', inputSchema: props({ path: str, content: str }) }, 'Write'],
