@@ -188,7 +188,8 @@ const ADDING_ACTIONS = new Set(['add', 'attach', 'link', 'assign', 'insert', 'ap
 function scanActionEnum(key: string, values: unknown[], emit: ParameterEmit): void {
   // An HTTP method list (GET | POST | DELETE) names requests, which the url/method rule weighs.
   if (values.some((v) => v === 'GET' || v === 'POST' || v === 'PUT' || v === 'PATCH')) return;
-  const firsts = values.map((v) => (typeof v === 'string' ? (nameWords(v)[0] ?? '') : ''));
+  const valueWords = values.map((v) => (typeof v === 'string' ? nameWords(v) : []));
+  const firsts = valueWords.map((words) => words[0] ?? '');
   const adds = firsts.some((first) => ADDING_ACTIONS.has(first));
   let bestRank = READ;
   let bestValue = '';
@@ -197,7 +198,7 @@ function scanActionEnum(key: string, values: unknown[], emit: ParameterEmit): vo
     const first = firsts[i]!;
     if (typeof value !== 'string') continue;
     // "trade_data", "order_history": a value that ends in a kind of data selects what to read.
-    const verb = DATA_NOUNS.has(nameWords(value).at(-1) ?? '') ? undefined : NAME_VERBS.get(first);
+    const verb = DATA_NOUNS.has(valueWords[i]!.at(-1) ?? '') ? undefined : NAME_VERBS.get(first);
     const rank = verb ? (SOFT_ACTIONS.has(first) && adds ? WRITE : verb.rank) : READ;
     if (rank > bestRank) {
       bestRank = rank;

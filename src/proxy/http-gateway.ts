@@ -146,7 +146,8 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       s.lastActivity = Date.now();
       s.protocol = header(req, 'mcp-protocol-version') ?? s.protocol;
       // After the server announced that its tools changed, requests wait until the gateway has listed them.
-      if (s.refresher?.pending && raw.includes('"method"')) await s.refresher.pending;
+      const held = s.refresher?.holds(raw);
+      if (held) await held;
       const identity = { session: sid, agent: 'anonymous' };
       const verdict = await decided(raw, name, headers, identity, req, res);
       if (verdict.kind === 'answer') return answerVerdict(res, verdict, sid);

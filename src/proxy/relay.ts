@@ -147,10 +147,9 @@ export function createRelay(opts: RelayOptions): Relay {
   };
 
   const fromClient = (raw: string, headers?: StandardHeaders): Verdict | Promise<Verdict> => {
-    // After a notice that the tools changed, no request is decided until the gateway has seen the new list (answers
-    // to the server's own requests go on: the server may need one to answer the listing).
-    const refreshing = refresher?.pending;
-    if (refreshing && raw.includes('"method"')) return refreshing.then(() => fromClient(raw, headers));
+    // After a notice that the tools changed, no request is decided until the gateway has seen the new list.
+    const refreshing = refresher?.holds(raw);
+    if (refreshing) return refreshing.then(() => fromClient(raw, headers));
     const startedAt = watching ? performance.now() : 0;
     const verdict = inspectClientFrame(raw, server, policy(), headers);
     if (verdict.kind !== 'forward') {

@@ -44,8 +44,13 @@ export function pageOf(message: unknown): ToolsPage {
 export interface ToolsRefresher {
   /** Lists the tools again; a notice that comes during a listing lists once more after it. */
   refresh(): void;
-  /** The listing under way, if any: calls wait for it before they are decided. Never rejects. */
+  /** The listing under way, if any. Never rejects. */
   readonly pending: Promise<void> | undefined;
+  /**
+   * What a client frame waits for before it is decided: the listing under way for a request or a notification;
+   * nothing for an answer to the server's own request (the server may need it to answer the listing).
+   */
+  holds(raw: string): Promise<void> | undefined;
 }
 
 export function createToolsRefresher(list: ListPage, seen: ToolsSeen, onError?: (err: Error) => void): ToolsRefresher {
@@ -78,6 +83,7 @@ export function createToolsRefresher(list: ListPage, seen: ToolsSeen, onError?: 
     get pending() {
       return pending;
     },
+    holds: (raw) => (pending && raw.includes('"method"') ? pending : undefined),
   };
 }
 

@@ -4,48 +4,29 @@
 // tool without forwarding it, until `catalog accept`. The gateway's own listing never reaches the client.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnUntil, startGateway, tempDir } from '../helpers/gateway.js';
-import { connectV1, http, wrapped, type Endpoint, type V1Connection } from '../helpers/clients.js';
-import { writePolicy } from '../helpers/limits-rig.js';
+import { spawnUntil, startGateway } from '../helpers/gateway.js';
+import { http, wrapped, type Endpoint, type V1Connection } from '../helpers/clients.js';
 import { runCli, toolText } from '../helpers/cli-run.js';
-import { assertRefusedAsChanged, callsReceived, HONEST, RUG_PULL, rugPullServer, SERVER, toolNames, weather } from '../helpers/rug-pull.js';
+import { assertRefusedAsChanged, callsReceived, RUG_PULL, rugPullRig, rugPullServer, SERVER, session, toolNames, weather, type RugPullRig } from '../helpers/rug-pull.js';
 
 const LIST_CHANGED = 'notifications/tools/list_changed';
 
-interface Rig {
-  file: string;
-  descriptionFile: string;
-  callsFile: string;
-}
-
 /** The fixture as a stdio child of the gateway, or (`remote`) as a Streamable HTTP server of its own. */
-async function rig(t: TestContext, onToolChange: 'block' | 'record', remote = false): Promise<Rig> {
-  const dir = tempDir('pl-pinning-live-');
-  const descriptionFile = path.join(dir, 'description.txt');
-  const callsFile = path.join(dir, 'calls.jsonl');
-  writeFileSync(descriptionFile, HONEST);
-  let server = rugPullServer(descriptionFile, callsFile, { on_tool_change: onToolChange }, true);
-  if (remote) {
+function rig(t: TestContext, onToolChange: 'block' | 'record', remote = false): Promise<RugPullRig> {
+  return rugPullRig('pl-pinning-live-', async (descriptionFile, callsFile) => {
+    const server = rugPullServer(descriptionFile, callsFile, { on_tool_change: onToolChange }, true);
+    if (!remote) return server;
     const { command, env } = server as { command: string[]; env: Record<string, string> };
     const http = await spawnUntil(command[0]!, [...command.slice(1), 'http'], /listening on (http:\/\/\S+)/, env);
     t.after(() => http.stop());
-    server = { url: http.match, on_tool_change: onToolChange };
-  }
-  const file = writePolicy({ gateway: { state: `sqlite:${path.join(dir, 'state.db')}` }, servers: { [SERVER]: server } }, dir);
-  return { file, descriptionFile, callsFile };
-}
-
-async function connect(t: TestContext, endpoint: Endpoint): Promise<V1Connection> {
-  const c = await connectV1(endpoint);
-  t.after(() => c.close());
-  return c;
+    return { url: http.match, on_tool_change: onToolChange };
+  });
 }
 
 /** Lists once (the honest tool is pinned), then the description turns and a call makes the server announce it. */
-async function rugPullMidSession(r: Rig, c: V1Connection): Promise<void> {
+async function rugPullMidSession(r: RugPullRig, c: V1Connection): Promise<void> {
   assert.deepEqual(await toolNames(c), ['add_note', 'get_weather']);
   assert.equal(toolText(await weather(c, 'Oslo')), 'sunny in Oslo');
   writeFileSync(r.descriptionFile, RUG_PULL);
@@ -59,8 +40,8 @@ function assertNoForeignAnswers(c: V1Connection): void {
   assert.deepEqual(foreign, []);
 }
 
-async function blockedWithoutRelisting(t: TestContext, r: Rig, endpoint: Endpoint): Promise<void> {
-  const c = await connect(t, endpoint);
+async function blockedWithoutRelisting(t: TestContext, r: RugPullRig, endpoint: Endpoint): Promise<void> {
+  const c = await session(t, endpoint);
   await rugPullMidSession(r, c);
   // The very next call, with no tools/list by the client in between.
   assertRefusedAsChanged(await weather(c, 'Bergen'), 'first call after the notice');
@@ -107,7 +88,7 @@ describe('a rug pull announced mid-session with tools/list_changed', { concurren
     const r = await rig(t, 'record');
     const gw = await startGateway(r.file);
     t.after(() => gw.stop());
-    const c = await connect(t, http(`${gw.url}/mcp/${SERVER}`));
+    const c = await session(t, http(`${gw.url}/mcp/${SERVER}`));
     await rugPullMidSession(r, c);
     const result = await weather(c, 'Bergen');
     assert.equal(toolText(result), 'sunny in Bergen');

@@ -4,15 +4,15 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis as RedisClient } from 'ioredis';
 import type { CatalogEntry } from '../../src/catalog/entry.js';
 import { startGateway, tempDir, type Running } from '../helpers/gateway.js';
-import { connectV1, http, type V1Connection } from '../helpers/clients.js';
+import { http, type V1Connection } from '../helpers/clients.js';
 import { pingRedis, redisKeysUnder, redisOrSkip, SHARED_REDIS, uniquePrefix, writePolicy } from '../helpers/limits-rig.js';
 import { runCli, toolText } from '../helpers/cli-run.js';
-import { assertRefusedAsChanged, callsReceived, HONEST, RUG_PULL, rugPullServer, SERVER, toolNames, weather } from '../helpers/rug-pull.js';
+import { assertRefusedAsChanged, callsReceived, HONEST, RUG_PULL, rugPullServer, SERVER, session, toolNames, weather } from '../helpers/rug-pull.js';
 
 /** The poll is 1 s; this leaves room for a slow machine. */
 const RELEASE_WITHIN_MS = 2500;
@@ -46,12 +46,6 @@ async function replica(running: Running[], name: string, prefix: string, descrip
 
 function citiesForwarded(r: Replica): string[] {
   return callsReceived(r.callsFile, 'get_weather').map((args) => String(args['city']));
-}
-
-async function session(t: TestContext, url: string): Promise<V1Connection> {
-  const c = await connectV1(http(url));
-  t.after(() => c.close());
-  return c;
 }
 
 /**
@@ -102,7 +96,7 @@ test('a rug pull is refused by a replica that never saw the honest tool, and one
   const descriptionFile = path.join(tempDir('pl-pinning-replicas-'), 'description.txt');
   writeFileSync(descriptionFile, HONEST);
   const a = await replica(gateways, 'a', prefix, descriptionFile);
-  const first = await session(t, a.url);
+  const first = await session(t, http(a.url));
   assert.deepEqual(await toolNames(first), ['add_note', 'get_weather']);
   const sunny = await weather(first, 'Oslo');
   assert.equal(toolText(sunny), 'sunny in Oslo', toolText(sunny));
@@ -113,7 +107,7 @@ test('a rug pull is refused by a replica that never saw the honest tool, and one
   // The rug pull: every server child started from now on sends the new description.
   writeFileSync(descriptionFile, RUG_PULL);
   const b = await replica(gateways, 'b', prefix, descriptionFile);
-  const second = await session(t, b.url);
+  const second = await session(t, http(b.url));
   assert.deepEqual(await toolNames(second), ['add_note'], 'replica B hides the changed tool it never saw honest');
   assertRefusedAsChanged(await weather(second, 'Bergen'), 'replica B');
   assert.deepEqual(citiesForwarded(b), [], 'the refused call never reached the server');
@@ -144,7 +138,7 @@ test('a rug pull is refused by a replica that never saw the honest tool, and one
   assert.deepEqual(await toolNames(second), ['add_note', 'get_weather']);
   // A judges by what its server last listed (the honest child of `first`, not the accepted definition) until a
   // session of A lists the new one: a new session lists its tools first, as clients do.
-  const third = await session(t, a.url);
+  const third = await session(t, http(a.url));
   const listEnd = Date.now() + RELEASE_WITHIN_MS;
   // A's poll brings the accept within a second; until then its listing hides the tool.
   while ((await toolNames(third)).length < 2) {

@@ -4,37 +4,15 @@
 // another process lets it through again, without a restart. With `record` (the default) the change is only recorded.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startGateway, tempDir } from '../helpers/gateway.js';
-import { connectV1, http, wrapped, type Endpoint, type V1Connection } from '../helpers/clients.js';
-import { writePolicy } from '../helpers/limits-rig.js';
+import { startGateway } from '../helpers/gateway.js';
+import { http, wrapped, type Endpoint, type V1Connection } from '../helpers/clients.js';
 import { runCli, toolText } from '../helpers/cli-run.js';
-import { assertRefusedAsChanged, callsReceived, HONEST, RUG_PULL, rugPullServer, SERVER, toolNames, weather } from '../helpers/rug-pull.js';
+import { assertRefusedAsChanged, callsReceived, HONEST, RUG_PULL, rugPullRig, rugPullServer, SERVER, session, toolNames, weather, type RugPullRig } from '../helpers/rug-pull.js';
 
-interface Rig {
-  file: string;
-  /** The file the fixture reads get_weather's description from when it starts. */
-  descriptionFile: string;
-  callsFile: string;
-}
-
-function rig(onToolChange: 'block' | 'record' | undefined): Rig {
-  const dir = tempDir('pl-pinning-');
-  const descriptionFile = path.join(dir, 'description.txt');
-  const callsFile = path.join(dir, 'calls.jsonl');
-  writeFileSync(descriptionFile, HONEST);
-  const server = rugPullServer(descriptionFile, callsFile, onToolChange ? { on_tool_change: onToolChange } : {});
-  const file = writePolicy({ gateway: { state: `sqlite:${path.join(dir, 'state.db')}` }, servers: { [SERVER]: server } }, dir);
-  return { file, descriptionFile, callsFile };
-}
-
-async function session(t: TestContext, endpoint: Endpoint): Promise<V1Connection> {
-  const c = await connectV1(endpoint);
-  t.after(() => c.close());
-  return c;
-}
+const rig = (onToolChange: 'block' | 'record' | undefined): Promise<RugPullRig> =>
+  rugPullRig('pl-pinning-', (descriptionFile, callsFile) => rugPullServer(descriptionFile, callsFile, onToolChange ? { on_tool_change: onToolChange } : {}));
 
 interface AuditRow {
   server?: string;
@@ -57,7 +35,7 @@ async function auditRows(file: string, filters: string[], ready: (rows: AuditRow
 }
 
 /** Session 1 sees the honest server and uses it; then the description file turns into a rug pull. */
-async function honestFirstSession(t: TestContext, r: Rig, endpoint: Endpoint): Promise<void> {
+async function honestFirstSession(t: TestContext, r: RugPullRig, endpoint: Endpoint): Promise<void> {
   const first = await session(t, endpoint);
   assert.deepEqual((await toolNames(first)).sort(), ['add_note', 'get_weather']);
   const result = await weather(first, 'Oslo');
@@ -68,7 +46,7 @@ async function honestFirstSession(t: TestContext, r: Rig, endpoint: Endpoint): P
 }
 
 /** The change is in the audit log and the catalogue (CHANGED, with the accepted description shown beside it). */
-async function assertChangeRecorded(r: Rig): Promise<void> {
+async function assertChangeRecorded(r: RugPullRig): Promise<void> {
   const records = await auditRows(r.file, ['--kind', 'tools_changed'], (rows) => rows.some((row) => row.detail?.includes('get_weather')));
   const record = records.find((row) => row.detail?.includes('get_weather'));
   assert.ok(record, `a tools_changed audit record names get_weather; got ${JSON.stringify(records)}`);
@@ -90,7 +68,7 @@ async function assertChangeRecorded(r: Rig): Promise<void> {
  * Calls get_weather (a new city each time) until it is let through, within 2.5 s of the accept; each refusal is the
  * pinning one and leaves the server's call log as it was (`before`). Resolves with the city of the call let through.
  */
-async function callUntilReleased(r: Rig, c: V1Connection, before: unknown[]): Promise<string> {
+async function callUntilReleased(r: RugPullRig, c: V1Connection, before: unknown[]): Promise<string> {
   const end = Date.now() + 2500;
   for (let attempt = 1; ; attempt++) {
     const city = `Bergen-${attempt}`;
@@ -107,7 +85,7 @@ async function callUntilReleased(r: Rig, c: V1Connection, before: unknown[]): Pr
 }
 
 /** The whole block → accept story through one endpoint factory (a new endpoint is a new upstream session). */
-async function blockedUntilAccepted(t: TestContext, r: Rig, endpoint: () => Endpoint): Promise<void> {
+async function blockedUntilAccepted(t: TestContext, r: RugPullRig, endpoint: () => Endpoint): Promise<void> {
   await honestFirstSession(t, r, endpoint());
 
   const second = await session(t, endpoint());
@@ -145,14 +123,14 @@ async function blockedUntilAccepted(t: TestContext, r: Rig, endpoint: () => Endp
 
 describe('tool-definition pinning through a running gateway', { concurrency: false }, () => {
   test('on_tool_change: block hides and refuses a changed tool until `catalog accept`, without a restart', async (t) => {
-    const r = rig('block');
+    const r = await rig('block');
     const gw = await startGateway(r.file);
     t.after(() => gw.stop());
     await blockedUntilAccepted(t, r, () => http(`${gw.url}/mcp/${SERVER}`));
   });
 
   test('a tool accepted while the session is open is listed again within the poll interval', async (t) => {
-    const r = rig('block');
+    const r = await rig('block');
     const gw = await startGateway(r.file);
     t.after(() => gw.stop());
     const url = `${gw.url}/mcp/${SERVER}`;
@@ -168,7 +146,7 @@ describe('tool-definition pinning through a running gateway', { concurrency: fal
   });
 
   test('on_tool_change: record (the default) records the change but keeps the tool visible and callable', async (t) => {
-    const r = rig(undefined);
+    const r = await rig(undefined);
     const gw = await startGateway(r.file);
     t.after(() => gw.stop());
     const url = `${gw.url}/mcp/${SERVER}`;
@@ -188,7 +166,7 @@ describe('tool-definition pinning through a running gateway', { concurrency: fal
 
 describe('tool-definition pinning through `policylayer wrap`', () => {
   test('each wrap process is a session: the changed tool is refused until accepted in another process', async (t) => {
-    const r = rig('block');
+    const r = await rig('block');
     await blockedUntilAccepted(t, r, () => wrapped(['-c', r.file]));
   });
 });

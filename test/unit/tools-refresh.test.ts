@@ -35,8 +35,13 @@ describe('createToolsRefresher', () => {
       (tools, last) => seen.push([tools.map((t) => (t as { name: string }).name), last]),
     );
     assert.equal(r.pending, undefined);
+    const call = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'a' } });
+    const answer = JSON.stringify({ jsonrpc: '2.0', id: 'srv-1', result: {} });
+    assert.equal(r.holds(call), undefined, 'nothing is held while no listing is under way');
     r.refresh();
     assert.ok(r.pending);
+    assert.equal(r.holds(call), r.pending, 'a request waits for the listing');
+    assert.equal(r.holds(answer), undefined, 'an answer to the server does not');
     await r.pending;
     assert.equal(r.pending, undefined);
     assert.deepEqual(asked, [undefined, 'c1']);
