@@ -8,15 +8,23 @@ import { CLI, ROOT, spawnUntil, stopChild, type Running } from './gateway.js';
 
 export const RECORDER = path.join(ROOT, 'dist/test/fixtures/recording-server.js');
 
-/** YAML flow sequence for `command:` that starts the recording fixture over stdio. */
-export function recorderCommand(recordFile: string): string {
-  return `[${JSON.stringify(process.execPath)}, ${JSON.stringify(RECORDER)}, stdio, --record, ${JSON.stringify(recordFile)}]`;
+/** YAML flow sequence for `command:` that starts the recording fixture over stdio (`lenient`: the spy). */
+export function recorderCommand(recordFile: string, lenient = false): string {
+  return `[${JSON.stringify(process.execPath)}, ${JSON.stringify(RECORDER)}, stdio, --record, ${JSON.stringify(recordFile)}${lenient ? ', --lenient' : ''}]`;
 }
 
 /** The recording fixture over Streamable HTTP; resolves with its /mcp URL. */
-export async function startRecorderHttp(recordFile: string): Promise<Running & { url: string }> {
-  const r = await spawnUntil(process.execPath, [RECORDER, 'http', '--record', recordFile], /listening on (http:\/\/[^\s"]+)/);
+export async function startRecorderHttp(recordFile: string, lenient = false): Promise<Running & { url: string }> {
+  const args = [RECORDER, 'http', '--record', recordFile, ...(lenient ? ['--lenient'] : [])];
+  const r = await spawnUntil(process.execPath, args, /listening on (http:\/\/[^\s"]+)/);
   return { ...r, url: r.match };
+}
+
+/** What the lenient spy ran: each tool call it executed, with the arguments it read (body, other fields, headers). */
+export function ranCalls(recordFile: string): { ran: string; args: Record<string, unknown> }[] {
+  return received(recordFile)
+    .filter((f) => f.transport === 'ran')
+    .map((f) => f as unknown as { ran: string; args: Record<string, unknown> });
 }
 
 export interface Frame {
