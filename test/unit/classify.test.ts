@@ -397,12 +397,3 @@ test('classification is pure: an earlier call does not change a later one', () =
   const afterOthers = [...tools].reverse().map((tool) => classifyTool(tool)).reverse();
   assert.deepEqual(afterOthers, alone);
 });
-
-test('classifies well over 50 000 tools per second', () => {
-  const tool = { name: 'vapi_logout', description: 'Log out of Vapi and clear stored credentials. Use this if your auth token is stale.', inputSchema: money };
-  const n = 20_000;
-  const started = performance.now();
-  for (let i = 0; i < n; i++) classifyTool(tool);
-  const perSecond = n / ((performance.now() - started) / 1000);
-  assert.ok(perSecond > 50_000, `${Math.round(perSecond)} tools/s`);
-});
