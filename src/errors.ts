@@ -29,6 +29,8 @@ export const RpcCode = {
   INTERNAL_ERROR: -32603,
   /** Server error range: the upstream could not be reached. */
   UPSTREAM_UNAVAILABLE: -32001,
+  /** Server error range: a listener cap (sessions, started children) refused a new session; HTTP 503 + Retry-After. */
+  OVER_CAPACITY: -32003,
   /** Same code the v2 SDK server uses when Mcp-Method/Mcp-Name headers disagree with the body. */
   HEADER_MISMATCH: -32020,
 } as const;

@@ -12,8 +12,8 @@ import { header, sendJson } from '../proxy/http-util.js';
 import { createApprovalsAdmin } from './approvals-api.js';
 
 export interface AdminApi {
-  /** Answers a request under /admin/; returns false for other paths. */
-  handle(req: IncomingMessage, res: ServerResponse, path: string): boolean;
+  /** Answers /metrics and requests under /admin/ (settled once answered; a rejection is the listener's 500); false for other paths. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string): false | Promise<void>;
 }
 
 export interface AdminApiOptions {
@@ -33,40 +33,34 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
 
   return {
     handle(req, res, path) {
-      if (path === '/metrics' && req.method === 'GET') {
-        const token = opts.token();
-        if (token && !sameSecret(bearer(req), token)) {
-          problem(res, 401, 'missing or wrong token: /metrics needs Authorization: Bearer <gateway.admin_token> while an admin token is set');
-          return true;
-        }
-        void opts.metrics.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': opts.metrics.contentType }).end(text),
-          (err: Error) => problem(res, 500, `metrics: ${err.message}`),
-        );
-        return true;
-      }
-      if (path !== '/admin' && !path.startsWith('/admin/')) return false;
-      const token = opts.token();
-      if (!token) {
-        problem(res, 404, 'the admin API is off: set gateway.admin_token (e.g. ${POLICYLAYER_ADMIN_TOKEN}) to enable it');
-        return true;
-      }
-      if (!sameSecret(bearer(req), token)) {
-        problem(res, 401, 'missing or wrong admin token: send Authorization: Bearer <gateway.admin_token>', { 'www-authenticate': 'Bearer realm="policylayer-admin"' });
-        return true;
-      }
-      if (path === '/admin/audit' && req.method === 'GET') {
-        void auditQuery(req, res);
-        return true;
-      }
-      if (path === '/admin/approvals' || path.startsWith('/admin/approvals/')) {
-        approvals.handle(req, res, path);
-        return true;
-      }
-      problem(res, 404, `no admin endpoint ${req.method} ${path}; available: GET /admin/audit, /admin/approvals (GET, /ID, /stream; POST /ID/approve|deny)`);
-      return true;
+      if (!(path === '/metrics' && req.method === 'GET') && path !== '/admin' && !path.startsWith('/admin/')) return false;
+      return answer(req, res, path);
     },
   };
+
+  async function answer(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (path === '/metrics') {
+      const token = opts.token();
+      if (token && !sameSecret(bearer(req), token)) {
+        return problem(res, 401, 'missing or wrong token: /metrics needs Authorization: Bearer <gateway.admin_token> while an admin token is set');
+      }
+      let text: string;
+      try {
+        text = await opts.metrics.metrics();
+      } catch (err) {
+        return problem(res, 500, `metrics: ${(err as Error).message}`);
+      }
+      return void res.writeHead(200, { 'content-type': opts.metrics.contentType }).end(text);
+    }
+    const token = opts.token();
+    if (!token) return problem(res, 404, 'the admin API is off: set gateway.admin_token (e.g. ${POLICYLAYER_ADMIN_TOKEN}) to enable it');
+    if (!sameSecret(bearer(req), token)) {
+      return problem(res, 401, 'missing or wrong admin token: send Authorization: Bearer <gateway.admin_token>', { 'www-authenticate': 'Bearer realm="policylayer-admin"' });
+    }
+    if (path === '/admin/audit' && req.method === 'GET') return auditQuery(req, res);
+    if (path === '/admin/approvals' || path.startsWith('/admin/approvals/')) return approvals.handle(req, res, path);
+    problem(res, 404, `no admin endpoint ${req.method} ${path.slice(0, 200)}; available: GET /admin/audit, /admin/approvals (GET, /ID, /stream; POST /ID/approve|deny)`);
+  }
 
   async function auditQuery(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const sink = opts.audit();

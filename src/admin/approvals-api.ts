@@ -2,7 +2,7 @@
 // stream), and the webhook's approve/deny links, whose signature is their only credential.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalEvents } from '../approvals/events.js';
-import type { ApprovalDecision, ApprovalRecord, ApprovalStatus, ApprovalStore } from '../approvals/store.js';
+import { cursorOf, DEFAULT_LIST_LIMIT, type ApprovalDecision, type ApprovalRecord, type ApprovalStatus, type ApprovalStore, type ListCursor } from '../approvals/store.js';
 import { LINK_PATH, verifyLink, type LinkAction } from '../approvals/webhook.js';
 import { BodyTooLarge, readBody, sendJson } from '../proxy/http-util.js';
 
@@ -12,7 +12,7 @@ export const KEEPALIVE_MS = 15_000;
 const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 'withdrawn'];
 const MAX_LIST = 1000;
 const ROUTE = /^\/admin\/approvals(?:\/(stream|[A-Za-z0-9_-]{1,64})(?:\/(approve|deny))?)?\/?$/;
-const ENDPOINTS = 'GET /admin/approvals[?status=&limit=], GET /admin/approvals/stream, GET /admin/approvals/ID, POST /admin/approvals/ID/approve|deny';
+const ENDPOINTS = 'GET /admin/approvals[?status=&limit=&after=], GET /admin/approvals/stream, GET /admin/approvals/ID, POST /admin/approvals/ID/approve|deny';
 
 export interface ApprovalsHttpOptions {
   /** The gatekeeper's approval store (opened on first use). */
@@ -59,17 +59,38 @@ function failed(res: ServerResponse, err: Error): void {
   problem(res, 500, `the approval store failed: ${err.message}`);
 }
 
+/** `after` of a next-page link: the created and id of the last record of the page before. */
+const formatCursor = (c: ListCursor): string => `${c.created}.${c.id}`;
+function parseCursor(text: string): ListCursor | undefined {
+  const m = /^(\d{1,16})\.([A-Za-z0-9_-]{1,64})$/.exec(text);
+  return m ? { created: Number(m[1]), id: m[2]! } : undefined;
+}
+
+/**
+ * GET /admin/approvals: a page of at most `limit` records, newest first. When more follow, a `Link: <…>; rel="next"`
+ * header gives the URL of the next page, so that no record is out of reach and none is left out silently.
+ */
 async function list(req: IncomingMessage, res: ServerResponse, s: ApprovalStore): Promise<void> {
   const params = new URL(req.url ?? '/', 'http://admin').searchParams;
   const status = params.get('status') ?? undefined;
   if (status !== undefined && !STATUSES.includes(status as ApprovalStatus)) {
     return problem(res, 400, `status "${status}" is not one of ${STATUSES.join(', ')}`);
   }
-  const limitText = params.get('limit') ?? '100';
+  const limitText = params.get('limit') ?? String(DEFAULT_LIST_LIMIT);
   const limit = /^\d+$/.test(limitText) ? Number(limitText) : NaN;
   if (!(limit >= 1 && limit <= MAX_LIST)) return problem(res, 400, `limit "${limitText}" is not a whole number from 1 to ${MAX_LIST}`);
-  const records = await s.list({ ...(status !== undefined && { status: status as ApprovalStatus }), limit });
-  sendJson(res, 200, records, { 'cache-control': 'no-store' });
+  const afterText = params.get('after') ?? undefined;
+  const after = afterText === undefined ? undefined : parseCursor(afterText);
+  if (afterText !== undefined && !after) return problem(res, 400, `after "${afterText}" is not a page cursor; follow the Link header of the page before`);
+  // One more than asked for tells whether a next page exists.
+  const records = await s.list({ ...(status !== undefined && { status: status as ApprovalStatus }), limit: limit + 1, ...(after && { after }) });
+  const page = records.slice(0, limit);
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (records.length > limit) {
+    const next = new URLSearchParams({ ...(status !== undefined && { status }), limit: String(limit), after: formatCursor(cursorOf(page.at(-1)!)) });
+    headers.link = `</admin/approvals?${next}>; rel="next"`;
+  }
+  sendJson(res, 200, page, headers);
 }
 
 /** POST /admin/approvals/ID/approve|deny with {"by": "alice", "reason": "…"}. */
@@ -198,7 +219,8 @@ function page(res: ServerResponse, status: number, title: string, message: strin
       ]
     : [];
   const table = rows.map(([k, v]) => `<tr><th>${k}</th><td>${esc(v ?? '')}</td></tr>`).join('');
-  const args = r ? `<p>Arguments:</p><pre>${esc(JSON.stringify(r.args, null, 2) ?? 'null')}</pre>` : '';
+  const pre = (label: string, value: unknown) => `<p>${label}</p><pre>${esc(JSON.stringify(value, null, 2) ?? 'null')}</pre>`;
+  const args = r ? pre('Arguments:', r.args) + (r.otherParams ? pre('Other params (the server receives these too):', r.otherParams) : '') : '';
   const html =
     `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><meta name="robots" content="noindex">` +
     `<title>${esc(title)}</title><style>body{font:15px system-ui,sans-serif;max-width:40em;margin:2em auto;padding:0 1em}th{text-align:left;padding-right:1em}pre{background:#f4f4f4;padding:.5em;overflow:auto}</style></head>` +

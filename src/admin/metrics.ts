@@ -12,6 +12,8 @@ export interface GatewayMetrics {
   stateStoreError(store: string): void;
   reload(result: 'ok' | 'rejected'): void;
   auditWriteError(sink: string): void;
+  /** A session refused by a listener cap (gateway.sessions.max, max_per_client, spawn_rate). */
+  sessionRefused(cap: string): void;
   /** Current value providers, read at scrape time. */
   gauge(name: 'sessions' | 'audit_buffered' | 'approvals_held', read: () => number): void;
 }
@@ -63,6 +65,12 @@ export function createGatewayMetrics(): GatewayMetrics {
     labelNames: ['sink'] as const,
     registers: [registry],
   });
+  const sessionRefusals = new Counter({
+    name: 'policylayer_sessions_refused_total',
+    help: 'Sessions refused with HTTP 503 because a listener cap was reached, by cap (max, max_per_client, spawn_rate)',
+    labelNames: ['cap'] as const,
+    registers: [registry],
+  });
   const readers = new Map<string, () => number>();
   for (const [name, help] of [
     ['sessions', 'Open client sessions'],
@@ -103,6 +111,7 @@ export function createGatewayMetrics(): GatewayMetrics {
     stateStoreError: (store) => storeErrors.inc({ store }),
     reload: (result) => reloads.inc({ result }),
     auditWriteError: (sink) => auditErrors.inc({ sink }),
+    sessionRefused: (cap) => sessionRefusals.inc({ cap }),
     gauge: (name, read) => void readers.set(name, read),
   };
 }

@@ -1,23 +1,12 @@
 // Holds calls whose rule says require_approval until a person decides: creates the pending approval, waits for
 // its decision (from any process), its timeout or the caller's cancel, and admits each approval exactly once.
-import { randomBytes } from 'node:crypto';
-import { canonicalJson, sha256Hex } from '../audit/canonical.js';
+import { liveRedactor, type RedactionSettings } from '../audit/redact.js';
 import type { Logger } from '../log.js';
-import type { ApprovalRule, Classified } from '../policy/decision.js';
+import { bindingOf, newApprovalRecord, type HeldCall } from './held-call.js';
 import { openApprovalStore } from './open.js';
 import type { ApprovalDecision, ApprovalRecord, ApprovalStore } from './store.js';
 
-export interface HeldCall {
-  server: string;
-  tool: string;
-  args: unknown;
-  agent: string;
-  session?: string | undefined;
-  rule: string;
-  reason?: string | undefined;
-  classified?: Classified | undefined;
-  approval: ApprovalRule;
-}
+export type { HeldCall } from './held-call.js';
 
 export type GateResult =
   | { ok: true; id: string }
@@ -26,8 +15,9 @@ export type GateResult =
 export interface Gatekeeper {
   /**
    * Hold mode: resolves when the call may go (approved, once) or must not (denied, expired, withdrawn by `signal`).
-   * Async mode, or an identical call approved before: resolves at once. `onWaiting` is called every
-   * PROGRESS_INTERVAL_MS while the call is held, so that the caller can keep its client from timing out.
+   * Async mode, or an identical call approved before: resolves at once. `onWaiting` is called once the call is
+   * held and then every PROGRESS_INTERVAL_MS, so that the caller can keep its client from timing out (a client
+   * whose timeout is shorter than the interval must hear at once that the call waits).
    */
   request(call: HeldCall, signal?: AbortSignal, onWaiting?: (waitedMs: number, id: string) => void, onHeld?: (record: ApprovalRecord) => void): Promise<GateResult>;
   /** Applies a decision (exactly once, like every channel); false when the approval was no longer pending. */
@@ -41,20 +31,21 @@ export interface Gatekeeper {
 
 export const PROGRESS_INTERVAL_MS = 5000;
 
-/** The approval binding: exactly this tool, on this server, with these arguments, for this agent. */
-export function bindingOf(call: Pick<HeldCall, 'server' | 'tool' | 'args' | 'agent'>): string {
-  return sha256Hex(canonicalJson([call.server, call.tool, call.args ?? null, call.agent]));
-}
-
 export interface GatekeeperOptions {
   /** gateway.state and gateway.state_prefix, read when the store is (re)opened. */
   state: () => { url: string; prefix: string };
   log: Logger;
+  /**
+   * The audit settings (`audit:`), read for every approval: records are redacted as audit records are, so that no
+   * secret of a held call reaches the store, the webhook, the API or the CLI. Required: there is no unredacted mode.
+   */
+  redaction: () => RedactionSettings;
   /** Told about every approval this process asks for (webhooks, live streams); must not throw. */
   onRequested?: (record: ApprovalRecord) => void;
 }
 
-export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions): Gatekeeper {
+export function createGatekeeper({ state, log, redaction, onRequested }: GatekeeperOptions): Gatekeeper {
+  const redact = liveRedactor(redaction);
   let opened: { key: string; store: Promise<ApprovalStore> } | undefined;
   let holding = 0;
   const store = (): Promise<ApprovalStore> => {
@@ -105,24 +96,7 @@ export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions)
       const pending = await s.findPending(binding);
       if (pending && pending.expires > now) return pendingResult(pending);
     }
-    const record: ApprovalRecord = {
-      // Hex: people type it, and a leading '-' would read as a CLI option.
-      id: randomBytes(6).toString('hex'),
-      binding,
-      server: call.server,
-      tool: call.tool,
-      args: call.args ?? null,
-      agent: call.agent,
-      ...(call.session !== undefined && { session: call.session }),
-      rule: call.rule,
-      ...(call.reason !== undefined && { reason: call.reason }),
-      ...(call.classified !== undefined && { classified: call.classified }),
-      mode: call.approval.mode,
-      created: now,
-      expires: now + call.approval.timeoutMs,
-      ...(call.approval.ttlMs !== undefined && { ttlMs: call.approval.ttlMs }),
-      status: 'pending',
-    };
+    const record = newApprovalRecord(call, redact, now);
     await s.create(record);
     event('requested', record, { mode: record.mode, expires: new Date(record.expires).toISOString() });
     try {
@@ -141,7 +115,7 @@ export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions)
       ok: false,
       id: r.id,
       state: 'pending',
-      reason: `approval ${r.id} is pending: a person must approve this call (policylayer approvals approve ${r.id}); call again with the same arguments once it is approved (before ${new Date(r.expires).toISOString()})`,
+      reason: `approval ${r.id} is pending: a person must approve this call (policylayer approvals approve ${r.id}); call again with the same arguments and other params once it is approved (before ${new Date(r.expires).toISOString()})`,
     };
   }
 
@@ -200,6 +174,7 @@ export function createGatekeeper({ state, log, onRequested }: GatekeeperOptions)
       const withdraw = decideAs('withdrawn', 'cancel', 'the caller cancelled the call or went away');
       if (signal?.aborted) return withdraw();
       signal?.addEventListener('abort', withdraw, { once: true });
+      onWaiting?.(0, id);
       // A decision made between create() and watch() is not missed.
       void s.get(id).then(
         (r) => r && settle(r),

@@ -1,5 +1,5 @@
 // In-process ApprovalStore: approvals of one gateway process (approvers reach it through the admin API).
-import { consumed, decided, usable, type ApprovalRecord, type ApprovalStore } from './store.js';
+import { consumed, decided, DEFAULT_LIST_LIMIT, listedAfter, usable, type ApprovalRecord, type ApprovalStore } from './store.js';
 
 const MAX_RECORDS = 100_000;
 
@@ -25,8 +25,11 @@ export function createMemoryApprovalStore(): ApprovalStore {
       return r && structuredClone(r);
     },
     async list(filter = {}) {
-      const all = newestFirst().filter((r) => filter.status === undefined || r.status === filter.status);
-      return structuredClone(all.slice(0, filter.limit ?? 100));
+      const { status, after } = filter;
+      const all = [...records.values()].filter((r) => (status === undefined || r.status === status) && (after === undefined || listedAfter(r, after)));
+      // The order every driver lists in (insertion order is not it: records created in the same ms).
+      all.sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      return structuredClone(all.slice(0, filter.limit ?? DEFAULT_LIST_LIMIT));
     },
     async decide(id, decision, now = Date.now()) {
       const r = records.get(id);

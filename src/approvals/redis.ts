@@ -4,7 +4,7 @@
 // Layout under the prefix P (gateway.state_prefix):
 //   P ap:rec:<id>        hash: body (the record's JSON without the fields below, written once), bind, status,
 //                        expires, ttl, dat/dby/dvia/dreason (decided), used (usedAt)
-//   P ap:created         zset of ids by created: list()
+//   P ap:created         zset of ids by created: list() (ties ordered by id, as Redis orders equal scores)
 //   P ap:bind:<binding>  zset of ids by created: findUsable() and findPending()
 //   P ap:expiry          zset of ids by the time their hash expires: expired ids leave ap:created
 //   P ap:decisions       zset of ids by decision time (Redis clock), last 10 minutes: what a watcher missed
@@ -18,7 +18,7 @@ import type { Redis } from 'ioredis';
 import { redactUrl } from '../redact-url.js';
 import { COMMAND_TIMEOUT_MS, CONNECTION_LOST, firstConnect, redisConnection, runScript, TIMED_OUT } from '../state/redis-client.js';
 import { script, type LuaScript } from '../state/redis-scripts.js';
-import type { ApprovalRecord, ApprovalStore } from './store.js';
+import { DEFAULT_LIST_LIMIT, type ApprovalRecord, type ApprovalStore, type ListCursor } from './store.js';
 
 /** How long a record is kept after it stops mattering (its deadline, or the end of its ttl). */
 const RETAIN_MS = 24 * 60 * 60 * 1000;
@@ -26,9 +26,11 @@ const RETAIN_MS = 24 * 60 * 60 * 1000;
 const CATCHUP_MS = 10 * 60 * 1000;
 /** Extra look-back of a catch-up, for the time between a decision and its record reaching the decisions log. */
 const CATCHUP_MARGIN_MS = 2000;
-/** Most index entries one list()/find walks: a status filter over a huge history stays a bounded script. */
+/**
+ * Most index entries one walk script looks at, so that a status filter over a huge history never blocks Redis for
+ * long; list() and the finds run it again from where it stopped until they have what they asked for.
+ */
 const WALK_CAP = 5000;
-const DEFAULT_LIST_LIMIT = 100;
 /** Decisions remembered to tell each one once (pub/sub, catch-up and this process's own may all bring it). */
 const HEARD_MAX = 10_000;
 
@@ -136,29 +138,41 @@ const GET_LUA = `${PRELUDE}
 return record_json(rec(ARGV[2]))
 `;
 
-// ARGV: prefix, index (ap:created or ap:bind:<binding>), want ('' any, 'usable', else a status), limit, now.
-// Newest first (equal created by id, descending, as SQLite orders them); ids whose record expired are dropped.
+// ARGV: prefix, index (ap:created or ap:bind:<binding>), want ('' any, 'usable', else a status), limit, now, and
+// the cursor: created and id of the entry to go on after ('' and '' from the newest). Newest first (equal created
+// by id, descending, as SQLite orders them); ids whose record expired are dropped. Looks at WALK_CAP entries at
+// most: returns {records, 1 when the index is exhausted else 0, created and id of the last entry looked at}.
 const WALK_LUA = `${PRELUDE}
 local z, want, limit, now = P .. ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local out, off, looked = {}, 0, 0
+local last_created, last_id = ARGV[6], ARGV[7]
+local cursor = ARGV[6] ~= '' and tonumber(ARGV[6]) or nil
+local max = ARGV[6] ~= '' and ARGV[6] or '+inf'
+local out, off, looked, done = {}, 0, 0, 0
 while #out < limit and looked < WALK_CAP do
-  local ids = redis.call('ZREVRANGE', z, off, off + 99)
-  if #ids == 0 then break end
-  local gone = {}
-  for _, id in ipairs(ids) do
-    looked = looked + 1
-    local f = redis.call('HMGET', rec(id), 'status', 'dat', 'ttl', 'used')
-    if not f[1] then
-      gone[#gone + 1] = id
-    elseif want == '' or f[1] == want or (want == 'usable' and usable(f, now)) then
-      out[#out + 1] = record_json(rec(id))
-      if #out >= limit then break end
+  local page = redis.call('ZREVRANGEBYSCORE', z, max, '-inf', 'WITHSCORES', 'LIMIT', off, 100)
+  if #page == 0 then done = 1 break end
+  local gone, seen = {}, 0
+  for i = 1, #page, 2 do
+    local id, created = page[i], page[i + 1]
+    seen = seen + 1
+    -- At the cursor's own created, the ids up to the cursor's came before it: skipped, and not counted, so that the
+    -- cursor always moves on.
+    if not (cursor and tonumber(created) == cursor and id >= ARGV[7]) then
+      looked = looked + 1
+      local f = redis.call('HMGET', rec(id), 'status', 'dat', 'ttl', 'used')
+      if not f[1] then
+        gone[#gone + 1] = id
+      elseif want == '' or f[1] == want or (want == 'usable' and usable(f, now)) then
+        out[#out + 1] = record_json(rec(id))
+      end
+      last_created, last_id = created, id
+      if #out >= limit or looked >= WALK_CAP then break end
     end
   end
   if #gone > 0 then redis.call('ZREM', z, unpack(gone)) end
-  off = off + #ids - #gone
+  off = off + seen - #gone
 end
-return out
+return {out, done, last_created, last_id}
 `;
 
 // ARGV: prefix, look-back in ms. The records decided within it (Redis clock), oldest first.
@@ -236,8 +250,18 @@ export async function createRedisApprovalStore(url: string, prefix: string): Pro
   }
 
   const parse = (json: unknown): ApprovalRecord | undefined => (typeof json === 'string' ? (JSON.parse(json) as ApprovalRecord) : undefined);
-  const walk = async (index: string, want: string, limit: number, now: number, what: string): Promise<ApprovalRecord[]> =>
-    ((await run(SCRIPTS.walk, [index, want, limit, num(now, 'now')], what)) as string[]).map((j) => JSON.parse(j) as ApprovalRecord);
+  /** The first `limit` records of an index that match `want`, from after `after`: bounded scripts until found or exhausted. */
+  const walk = async (index: string, want: string, limit: number, now: number, what: string, after?: ListCursor): Promise<ApprovalRecord[]> => {
+    const out: ApprovalRecord[] = [];
+    let at = after && { created: num(after.created, 'after.created'), id: after.id };
+    for (;;) {
+      const args = [index, want, limit - out.length, num(now, 'now'), at?.created ?? '', at?.id ?? ''];
+      const [records, done, created, id] = (await run(SCRIPTS.walk, args, what)) as [string[], number, string, string];
+      for (const json of records) out.push(JSON.parse(json) as ApprovalRecord);
+      if (out.length >= limit || done === 1) return out;
+      at = { created, id };
+    }
+  };
 
   // Watching: one subscriber connection while anyone watches. Every decision is told once per process, whether it
   // came by pub/sub, by a catch-up or from this process's own decide().
@@ -320,7 +344,7 @@ export async function createRedisApprovalStore(url: string, prefix: string): Pro
       return parse(await run(SCRIPTS.get, [id], `read approval ${id}`));
     },
     async list(filter = {}) {
-      return walk('ap:created', filter.status ?? '', filter.limit ?? DEFAULT_LIST_LIMIT, Date.now(), 'list approvals');
+      return walk('ap:created', filter.status ?? '', filter.limit ?? DEFAULT_LIST_LIMIT, Date.now(), 'list approvals', filter.after);
     },
     async decide(id, decision, now = Date.now()) {
       const hasReason = decision.reason !== undefined;

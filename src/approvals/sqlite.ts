@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { consumed, decided, usable, type ApprovalRecord, type ApprovalStore } from './store.js';
+import { consumed, decided, DEFAULT_LIST_LIMIT, usable, type ApprovalRecord, type ApprovalStore } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS approvals (
@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS approvals (
 CREATE INDEX IF NOT EXISTS approvals_binding ON approvals (binding, status);
 CREATE INDEX IF NOT EXISTS approvals_change ON approvals (change_seq);
 CREATE INDEX IF NOT EXISTS approvals_created ON approvals (created);
+CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, created, id);
 `;
 
 /** How often a process holding calls looks for decisions made by others. */
@@ -41,8 +42,11 @@ export function createSqliteApprovalStore(file: string, opts: { pollMs?: number 
     update: db.prepare<[string, number | null, string, string]>('UPDATE approvals SET status = ?, decided_at = ?, record = ? WHERE id = ?'),
     stamp: db.prepare<[string]>('UPDATE approvals SET change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM approvals) WHERE id = ?'),
     lastChange: db.prepare<[], { seq: number | null }>('SELECT max(change_seq) AS seq FROM approvals'),
-    list: db.prepare<[number], { record: string }>('SELECT record FROM approvals ORDER BY created DESC, id DESC LIMIT ?'),
-    listStatus: db.prepare<[string, number], { record: string }>('SELECT record FROM approvals WHERE status = ? ORDER BY created DESC, id DESC LIMIT ?'),
+    // (created, id) < cursor: list order goes on after the cursor; the cursor of the first page is past every record.
+    list: db.prepare<[number, string, number], { record: string }>('SELECT record FROM approvals WHERE (created, id) < (?, ?) ORDER BY created DESC, id DESC LIMIT ?'),
+    listStatus: db.prepare<[string, number, string, number], { record: string }>(
+      'SELECT record FROM approvals WHERE status = ? AND (created, id) < (?, ?) ORDER BY created DESC, id DESC LIMIT ?',
+    ),
     byBinding: db.prepare<[string, string], { record: string }>('SELECT record FROM approvals WHERE binding = ? AND status = ? ORDER BY created DESC'),
     changedSince: db.prepare<[number], { record: string; change_seq: number }>('SELECT record, change_seq FROM approvals WHERE change_seq > ? ORDER BY change_seq'),
   };
@@ -89,8 +93,9 @@ export function createSqliteApprovalStore(file: string, opts: { pollMs?: number 
       return parse(st.get.get(id));
     },
     async list(filter = {}) {
-      const limit = filter.limit ?? 100;
-      const rows = filter.status === undefined ? st.list.all(limit) : st.listStatus.all(filter.status, limit);
+      const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
+      const [created, id] = filter.after ? [filter.after.created, filter.after.id] : [Number.MAX_SAFE_INTEGER, ''];
+      const rows = filter.status === undefined ? st.list.all(created, id, limit) : st.listStatus.all(filter.status, created, id, limit);
       return rows.map((row) => JSON.parse(row.record) as ApprovalRecord);
     },
     async decide(id, decision, now = Date.now()) {

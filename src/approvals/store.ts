@@ -7,12 +7,20 @@ export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'wi
 export interface ApprovalRecord {
   /** Random, URL-safe; what approvers type. */
   id: string;
-  /** sha256 of server, tool, canonical arguments and agent: an approval admits exactly this call. */
+  /**
+   * sha256 of server, tool, the call's params (real values, per-call `_meta` left out: see held-call.ts) and agent:
+   * an approval admits exactly this call.
+   */
   binding: string;
   server: string;
   tool: string;
-  /** The arguments exactly as the agent sent them: the approver must see what will run. */
+  /** The arguments as the agent sent them, redacted like the audit log's: the approver must see what will run. */
   args: unknown;
+  /**
+   * The params fields the server receives besides name and arguments (per-call `_meta` left out), redacted the same
+   * way; absent when there are none. A lenient server may read the call from them, so the approver sees them too.
+   */
+  otherParams?: Record<string, unknown>;
   agent: string;
   session?: string;
   /** Policy path of the rule that asked for approval. */
@@ -41,12 +49,25 @@ export interface ApprovalDecision {
   reason?: string;
 }
 
+/** A place in list() order: a record's created and id. */
+export interface ListCursor {
+  created: number;
+  id: string;
+}
+
+export const DEFAULT_LIST_LIMIT = 100;
+
 export interface ApprovalStore {
   readonly kind: 'memory' | 'sqlite' | 'redis';
   create(record: ApprovalRecord): Promise<void>;
   get(id: string): Promise<ApprovalRecord | undefined>;
-  /** Newest first; by status when given. */
-  list(filter?: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalRecord[]>;
+  /**
+   * Newest first (by created, then id, both descending), by status when given: the first `limit` (default
+   * DEFAULT_LIST_LIMIT) matching records, or all of them when fewer match — never fewer for a driver's own reasons,
+   * so a short page is the last one. `after`: only records after that place in this order (older), to read on
+   * from the last record of a page (see allRecords).
+   */
+  list(filter?: { status?: ApprovalStatus; limit?: number; after?: ListCursor }): Promise<ApprovalRecord[]>;
   /**
    * pending → decided, exactly once across every process sharing the store: `ok` is true for the one caller whose
    * decision was applied; others get the record as it is.
@@ -65,6 +86,25 @@ export interface ApprovalStore {
   watch(onDecided: (record: ApprovalRecord) => void): () => void;
   close(): Promise<void>;
 }
+
+/** Where list() goes on after `r`. */
+export const cursorOf = (r: Pick<ApprovalRecord, 'created' | 'id'>): ListCursor => ({ created: r.created, id: r.id });
+
+/** Every record (of `status`, when given), newest first, read a page at a time: for callers that must see all of them. */
+export async function* allRecords(store: ApprovalStore, status?: ApprovalStatus, pageSize = 500): AsyncGenerator<ApprovalRecord> {
+  let after: ListCursor | undefined;
+  for (;;) {
+    const page = await store.list({ ...(status !== undefined && { status }), limit: pageSize, ...(after && { after }) });
+    yield* page;
+    const last = page.at(-1);
+    if (page.length < pageSize || !last) return;
+    after = cursorOf(last);
+  }
+}
+
+/** True when `r` comes after `cursor` in list() order (newest first: created, then id, descending). */
+export const listedAfter = (r: Pick<ApprovalRecord, 'created' | 'id'>, cursor: ListCursor): boolean =>
+  r.created < cursor.created || (r.created === cursor.created && r.id < cursor.id);
 
 /** A usable approval: approved, and unused or within its ttl. */
 export function usable(r: ApprovalRecord, now: number): boolean {

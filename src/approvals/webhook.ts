@@ -7,6 +7,7 @@ import { windowMs } from '../config/limits-schema.js';
 import type { ApprovalWebhookConfig, GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { ApprovalEvents } from './events.js';
+import { paramsText } from './held-call.js';
 import type { ApprovalRecord } from './store.js';
 
 /** Links are served at <public_url>/approvals/link/<token>, without the admin token. */
@@ -127,8 +128,7 @@ export function webhookPayload(record: ApprovalRecord, links: { approve_url: str
 /** One line in Slack's mrkdwn (`<url|label>` links; &, < and > escaped), readable as plain text elsewhere too. */
 function slackLine(r: ApprovalRecord, links: { approve_url: string; deny_url: string }): string {
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const json = JSON.stringify(r.args) ?? 'null';
-  const args = json.length > MAX_ARGS_IN_TEXT ? `${json.slice(0, MAX_ARGS_IN_TEXT - 1)}…` : json;
+  const args = paramsText(r, MAX_ARGS_IN_TEXT);
   const label = r.classified ? ` [${r.classified.category}, ${r.classified.risk} risk]` : '';
   const why = `${label}${r.reason ? ` (${esc(r.reason)})` : ''}`;
   return (

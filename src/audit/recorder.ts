@@ -6,7 +6,7 @@ import type { AuditSettings } from '../config/audit-schema.js';
 import type { Logger } from '../log.js';
 import { storableText } from './canonical.js';
 import { createChain } from './chain.js';
-import { createRedactor } from './redact.js';
+import { liveRedactor } from './redact.js';
 import type { AuditEvent, AuditSink } from './sink.js';
 
 /** What a caller says about an event; the recorder adds id, time, instance, seq, arguments and hashes. */
@@ -56,17 +56,7 @@ export function createAuditRecorder(sink: AuditSink, settings: () => AuditSettin
   let closed = false;
   const chain = createChain();
 
-  // Rebuilt only when the settings object changes (a reload), not per call.
-  let redactorFor: AuditSettings | undefined;
-  let redactor: ReturnType<typeof createRedactor> | undefined;
-  const redact = (args: unknown): { args?: unknown; hash: string } => {
-    const s = settings();
-    if (s !== redactorFor || !redactor) {
-      redactor = createRedactor({ keys: s.redact.keys, paths: s.redact.paths, mode: s.arguments });
-      redactorFor = s;
-    }
-    return redactor(args);
-  };
+  const redact = liveRedactor(settings);
 
   const schedule = (delayMs: number): void => {
     if (timer || closed) return;

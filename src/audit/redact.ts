@@ -91,6 +91,29 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   };
 }
 
+/** What redaction reads of the audit settings (`audit:` in policylayer.yaml). */
+export interface RedactionSettings {
+  arguments: ArgumentsMode;
+  redact: { keys: readonly string[]; paths: readonly string[] };
+}
+
+/**
+ * A redactor that follows reloads of `settings`: rebuilt only when the settings object changes (a reload), not per
+ * call. The audit log and the approvals both redact through it, so they redact alike.
+ */
+export function liveRedactor(settings: () => RedactionSettings): Redactor {
+  let builtFor: RedactionSettings | undefined;
+  let redactor: Redactor | undefined;
+  return (args) => {
+    const s = settings();
+    if (s !== builtFor || !redactor) {
+      redactor = createRedactor({ keys: s.redact.keys, paths: s.redact.paths, mode: s.arguments });
+      builtFor = s;
+    }
+    return redactor(args);
+  };
+}
+
 // --- key patterns ---
 
 function compileKeyPatterns(patterns: readonly string[]): (key: string) => boolean {

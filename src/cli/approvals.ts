@@ -2,8 +2,9 @@
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { paramsText } from '../approvals/held-call.js';
 import { openApprovalStore } from '../approvals/open.js';
-import type { ApprovalDecision, ApprovalRecord, ApprovalStore } from '../approvals/store.js';
+import { allRecords, type ApprovalDecision, type ApprovalRecord, type ApprovalStore } from '../approvals/store.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { parseVerbArgs, usageError } from './args.js';
 import type { Io } from './limits.js';
@@ -11,7 +12,8 @@ import { formatTable } from './table.js';
 
 const USAGE = `usage: policylayer approvals <list|approve|deny> [-c policylayer.yaml] [options]
 
-  list [--all] [--json]             calls waiting for a person (--all: decided ones too, newest first)
+  list [--all] [--json] [--limit N] calls waiting for a person (--all: decided ones too), newest first; the
+                                    newest N (default 200), and how many more there are
   approve ID [--reason TEXT]        let the held call through (once; or for approval_ttl)
   deny ID --reason TEXT             refuse it: the agent gets [POLICY DENIED] with your reason
   approve|deny --pending [--server S] [--tool T] …
@@ -34,6 +36,7 @@ export async function run(args: string[], io: Io = process): Promise<number> {
       server: { type: 'string' },
       tool: { type: 'string' },
       json: { type: 'boolean' },
+      limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     USAGE,
@@ -58,15 +61,14 @@ export async function run(args: string[], io: Io = process): Promise<number> {
   if (sub !== 'list' && id !== undefined && values.pending) throw usageError(`approvals ${sub}: give an id or --pending, not both`, USAGE);
   if (sub === 'deny' && !values.reason) throw usageError('approvals deny: --reason is required: the agent is told why', USAGE);
   if (extra.length > 0 || (sub === 'list' && id !== undefined)) throw usageError(`approvals ${sub}: unexpected argument "${extra[0] ?? id}"`, USAGE);
+  if (values.limit !== undefined && (sub !== 'list' || !/^[1-9]\d{0,8}$/.test(values.limit))) {
+    throw usageError(sub === 'list' ? `approvals list: --limit "${values.limit}" is not a whole number above 0` : `approvals ${sub}: --limit is an option of list`, USAGE);
+  }
 
   const store = await openStore(values.config, io);
   if (!store) return 1;
   try {
-    if (sub === 'list') {
-      const records = await store.list(values.all ? { limit: 200 } : { status: 'pending', limit: 200 });
-      io.stdout.write(values.json ? JSON.stringify(records, null, 2) + '\n' : table(records));
-      return 0;
-    }
+    if (sub === 'list') return await list(store, { all: values.all === true, json: values.json === true, limit: Number(values.limit ?? DEFAULT_LIST) }, io);
     const by = values.by ?? userName();
     const decision = { status: sub === 'approve' ? ('approved' as const) : ('denied' as const), by, via: 'cli', ...(values.reason && { reason: values.reason }) };
     if (values.pending) return await decideAll(store, decision, { server: values.server, tool: values.tool }, io);
@@ -82,24 +84,34 @@ export async function run(args: string[], io: Io = process): Promise<number> {
   }
 }
 
-/** Decides every pending approval (optionally of one server / tool); each still exactly once. */
+const DEFAULT_LIST = 200;
+
+/** The newest `limit` records, and on stderr (stdout stays a table or JSON) how many more there are: none left out silently. */
+async function list(store: ApprovalStore, opts: { all: boolean; json: boolean; limit: number }, io: Io): Promise<number> {
+  const shown: ApprovalRecord[] = [];
+  let more = 0;
+  for await (const r of allRecords(store, opts.all ? undefined : 'pending')) {
+    if (shown.length < opts.limit) shown.push(r);
+    else more++;
+  }
+  io.stdout.write(opts.json ? JSON.stringify(shown, null, 2) + '\n' : table(shown));
+  if (more > 0) io.stderr.write(`policylayer: ${more} more not shown (the newest ${shown.length} of ${shown.length + more}); use --limit ${shown.length + more} to show them all\n`);
+  return 0;
+}
+
+/**
+ * Decides every pending approval (optionally of one server / tool), however many; each still exactly once. The
+ * store is read page by page from a cursor, so records decided on the way (by this or anyone) shift nothing.
+ */
 async function decideAll(store: ApprovalStore, decision: ApprovalDecision, only: { server?: string | undefined; tool?: string | undefined }, io: Io): Promise<number> {
   const now = Date.now();
-  const tried = new Set<string>();
   let done = 0;
   let missed = 0;
-  // Pages of pending records until none is left: each decision takes one off the list.
-  for (;;) {
-    const page = (await store.list({ status: 'pending', limit: 1000 })).filter(
-      (r) => r.expires > now && (only.server === undefined || r.server === only.server) && (only.tool === undefined || r.tool === only.tool),
-    );
-    const fresh = page.filter((r) => !tried.has(r.id));
-    if (fresh.length === 0) break;
-    for (const r of fresh) {
-      tried.add(r.id);
-      if ((await store.decide(r.id, decision)).ok) done++;
-      else missed++;
-    }
+  for await (const r of allRecords(store, 'pending')) {
+    // Past its deadline it can no longer be approved; its gateway expires it (or died, leaving it pending).
+    if (r.expires <= now || (only.server !== undefined && r.server !== only.server) || (only.tool !== undefined && r.tool !== only.tool)) continue;
+    if ((await store.decide(r.id, decision)).ok) done++;
+    else missed++;
   }
   io.stdout.write(`${decision.status} ${done} pending approval(s)${missed > 0 ? `; ${missed} were decided by someone else meanwhile` : ''}\n`);
   return 0;
@@ -134,7 +146,9 @@ async function watch(store: ApprovalStore, by: string, io: Io): Promise<number> 
   io.stdout.write('Watching for calls held for approval (Ctrl-C to stop)…\n');
   try {
     while (!stop) {
-      const fresh = (await store.list({ status: 'pending', limit: 200 })).reverse().filter((r) => !seen.has(r.id) && r.expires > Date.now());
+      const pending: ApprovalRecord[] = [];
+      for await (const r of allRecords(store, 'pending')) if (!seen.has(r.id) && r.expires > Date.now()) pending.push(r);
+      const fresh = pending.reverse();
       for (const r of fresh) {
         seen.add(r.id);
         io.stdout.write(`\n${describe(r)}\n  rule ${r.rule}${r.reason ? ` (${r.reason})` : ''}; ${Math.round((r.expires - Date.now()) / 1000)} s left\n`);
@@ -185,7 +199,7 @@ function whyNot(id: string, r: ApprovalRecord | undefined): string {
 
 function describe(r: ApprovalRecord): string {
   const label = r.classified ? ` [${r.classified.category}, ${r.classified.risk} risk: ${r.classified.evidence[0] ?? ''}]` : '';
-  return `${r.id} ${r.tool} on ${r.server} for ${r.agent} with ${JSON.stringify(r.args)}${label}`;
+  return `${r.id} ${r.tool} on ${r.server} for ${r.agent} with ${paramsText(r)}${label}`;
 }
 
 function table(records: ApprovalRecord[]): string {
@@ -198,15 +212,12 @@ function table(records: ApprovalRecord[]): string {
     r.tool,
     r.classified ? `${r.classified.category}/${r.classified.risk}` : '-',
     r.agent,
-    oneLine(JSON.stringify(r.args)),
+    // Each part cut on its own: long arguments never hide that other params fields are there.
+    paramsText(r, 80),
     r.status === 'pending' ? `${Math.max(0, Math.round((r.expires - now) / 1000))} s left` : (r.decided?.by ?? '-'),
     r.rule,
   ]);
   return formatTable(['ID', 'STATUS', 'SERVER', 'TOOL', 'RISK', 'AGENT', 'ARGUMENTS', 'DECIDES / BY', 'RULE'], rows);
-}
-
-function oneLine(s: string): string {
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 function userName(): string {

@@ -20,6 +20,10 @@ export async function run(args: string[]): Promise<number> {
   const file = path.resolve(values.config ?? 'policylayer.yaml');
   const live = await openLivePolicy(file, log);
   const gateway = await startHttpGateway(live, log);
+  // A throw that escaped every request handler (an event callback, a timer) would otherwise end the process and,
+  // with it, every session and held approval: it is logged with its stack, and the listener keeps serving.
+  process.on('uncaughtException', (err) => log.error(`unexpected error (the gateway keeps serving): ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (reason) => log.error(`unexpected rejection (the gateway keeps serving): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
   const servers = Object.keys(live.current().config.servers);
   log.info(`listening on ${gateway.url}`);
   process.stderr.write(connectHelp(gateway.url, servers));

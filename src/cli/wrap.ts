@@ -58,7 +58,7 @@ export async function run(args: string[]): Promise<number> {
 
   // One wrap process is one MCP session; limits of scope `session` count per process.
   const limiter = createLimiter(() => policy.current().config, log);
-  const gatekeeper = createGatekeeper({ state: () => ({ url: policy.current().config.gateway.state, prefix: policy.current().config.gateway.state_prefix }), log });
+  const gatekeeper = createGatekeeper({ state: () => ({ url: policy.current().config.gateway.state, prefix: policy.current().config.gateway.state_prefix }), log, redaction: () => policy.current().config.audit });
   const exit = new Promise<number>((resolve) => {
     let stoppedBy: NodeJS.Signals | undefined;
     const relay = createRelay({

@@ -144,6 +144,24 @@ export const ApprovalWebhookSchema = z
   .strict();
 export type ApprovalWebhookConfig = z.infer<typeof ApprovalWebhookSchema>;
 
+// Caps on the listener's resources, so that one client (or a reconnect storm) cannot exhaust processes, memory or
+// file descriptors. Defaults: generous for a team's agents, small enough that a flood is refused rather than run.
+export const SessionsSchema = z
+  .object({
+    max: z.number().int().positive().default(1000).describe('Open sessions in total (each stdio session is a child process); more are refused with HTTP 503'),
+    max_per_client: z
+      .number()
+      .int()
+      .positive()
+      .default(100)
+      .describe('Open sessions per client address (the TCP peer: behind a reverse proxy, every client is the proxy)'),
+    spawn_rate: z.number().positive().default(20).describe('New sessions per second that start a child process (stdio servers without `shared: true`)'),
+    spawn_burst: z.number().int().positive().default(40).describe('How many such sessions may start at once before `spawn_rate` applies (a reconnect storm)'),
+    idle_timeout: WindowSchema.default('30m').describe('A session with no request and no open stream for this long is closed (its child stopped)'),
+  })
+  .strict();
+export type SessionsConfig = z.infer<typeof SessionsSchema>;
+
 export const GatewaySchema = z
   .object({
     listen: z
@@ -160,6 +178,7 @@ export const GatewaySchema = z
       .default([])
       .describe('Browser origins accepted besides localhost ones (DNS-rebinding guard)'),
     max_message_bytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Larger frames are refused'),
+    sessions: SessionsSchema.default(() => SessionsSchema.parse({})).describe('Caps on open sessions and started children, and the idle timeout'),
     state: z
       .string()
       .regex(/^(memory:|sqlite:.+|rediss?:\/\/.+)$/, 'expected memory:, sqlite:PATH or redis://host:port')

@@ -5,7 +5,7 @@ import type { RuleInput, ServerConfig } from '../config/schema.js';
 import type { Risk } from '../catalog/classify.js';
 import type { CatalogLookup, ViewEntry } from '../catalog/view.js';
 import type { Decision } from './decision.js';
-import { skeleton } from './names.js';
+import { folds } from './names.js';
 
 export interface CatalogDecider {
   /** `ruled`: the decision by the file's names; `fallback`: the decision object that means "no rule named it". */
@@ -72,8 +72,8 @@ export function catalogDecider(
       if (block && !entry && !known.loaded()) return unreadable;
       const changedTools = block && !entry ? known.changed(server) : NONE;
       if (changedTools.length > 0) {
-        const folded = skeleton(tool);
-        const original = changedTools.find((name) => skeleton(name) === folded);
+        const mine = folds(tool);
+        const original = changedTools.find((name) => folds(name).some((f) => mine.includes(f)));
         if (original && known.recheck(server, original)?.status === 'changed') return changed(original);
       }
       // A call held for a person carries the catalogue's label, so that the approver sees how dangerous it is.

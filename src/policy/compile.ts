@@ -1,21 +1,28 @@
 // Compiles a validated config into per-server indexes and decides tool calls; pure, no I/O.
-import type { Action, Config, RuleInput, ServerConfig } from '../config/schema.js';
+import type { Config, RuleInput, ServerConfig } from '../config/schema.js';
 import { windowMs } from '../config/limits-schema.js';
 import { RESTRICTIVENESS, type Decision } from './decision.js';
 import { compileLimits, type CompiledLimit } from './limits.js';
-import { globToRegExp, isGlob, literalLength, skeleton } from './names.js';
+import { folds, globToRegExp, isGlob, literalLength, skeletonGlob } from './names.js';
 import type { CatalogLookup } from '../catalog/view.js';
 import { catalogDecider } from './catalog-rules.js';
+import { bindFolded, combine } from './combine.js';
 
-interface CompiledRule {
+interface PatternRule {
   decision: Decision;
   /** Order in the file, the last tie-breaker. */
   order: number;
-}
-interface PatternRule extends CompiledRule {
   regex: RegExp;
   skeletonRegex: RegExp;
   specificity: number;
+}
+
+/** A name's two readings: as written (exact, glob or default) and folded onto a rule, when that is another rule. */
+interface Readings {
+  named: Decision;
+  folded?: Decision;
+  /** Both bound together (what decide() returns when no catalogue has a say in `named`). */
+  bound: Decision;
 }
 
 export interface ServerPolicy {
@@ -31,8 +38,6 @@ export interface Policy {
   server(name: string): ServerPolicy | undefined;
 }
 
-const LOOKALIKE_NOTE =
-  'the name differs from the rule only by case, spacing, separators or look-alike characters; tool names must match exactly';
 const DECISION_CACHE_LIMIT = 4096;
 const DEFAULT_APPROVAL_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -67,21 +72,17 @@ export function ruleDecision(path: string, input: RuleInput, shared: readonly Co
 function compileServer(server: string, cfg: ServerConfig, gatewayLimits: readonly CompiledLimit[], catalog?: CatalogLookup): ServerPolicy {
   // Limits every allowed call of this server must also fit in: the server's all_tools, then the gateway's.
   const shared = [...compileLimits(`servers.${server}.all_tools`, cfg.all_tools), ...gatewayLimits];
-  const exact = new Map<string, CompiledRule>();
+  // Exact keys: the rules of one key combined (a name both ruled and hidden is hidden).
+  const exact = new Map<string, Decision>();
   const patterns: PatternRule[] = [];
-  const bySkeleton = new Map<string, CompiledRule>();
   let order = 0;
 
   const add = (key: string, decision: Decision): void => {
-    const rule = { decision, order: order++ };
     if (isGlob(key)) {
-      patterns.push({ ...rule, regex: globToRegExp(key), skeletonRegex: globToRegExp(skeleton(key)), specificity: literalLength(key) });
+      patterns.push({ decision, order: order++, regex: globToRegExp(key), skeletonRegex: skeletonGlob(key), specificity: literalLength(key) });
     } else {
       const prior = exact.get(key);
-      if (!prior || stricter(decision.action, prior.decision.action)) exact.set(key, rule);
-      const sk = skeleton(key);
-      const priorSk = bySkeleton.get(sk);
-      if (!priorSk || stricter(decision.action, priorSk.decision.action)) bySkeleton.set(sk, rule);
+      exact.set(key, prior ? combine(prior, decision, true) : decision);
     }
   };
   const askClient = cfg.approval_via === 'client';
@@ -94,39 +95,50 @@ function compileServer(server: string, cfg: ServerConfig, gatewayLimits: readonl
       RESTRICTIVENESS[b.decision.action] - RESTRICTIVENESS[a.decision.action] ||
       a.order - b.order,
   );
+  // Exact keys that fold together (read_file and Read_File) are one tool to a careless server: each of those names,
+  // and every other spelling of them, is bound by all of their rules. Done once here, so an exact hit costs a lookup.
+  const byFold = new Map<string, Decision>();
+  for (const [key, d] of exact) {
+    for (const f of folds(key)) {
+      const prior = byFold.get(f);
+      byFold.set(f, prior ? combine(prior, d) : d);
+    }
+  }
+  const combined = (decisions: (Decision | undefined)[]): Decision | undefined =>
+    decisions.reduce<Decision | undefined>((acc, d) => (acc && d ? combine(acc, d) : (acc ?? d)), undefined);
+  for (const [key, d] of exact) exact.set(key, bindFolded(d, combined(folds(key).map((f) => byFold.get(f)))!, true));
   // by_risk: the fallback is decided per tool from the catalogue (see catalog-rules.ts); this one marks "no rule".
   const fallback = ruleDecision(`servers.${server}.default`, cfg.default === 'by_risk' ? 'allow' : cfg.default, shared, askClient);
-  const cache = new Map<string, Decision>();
+  const cache = new Map<string, Readings>();
 
-  const decideUncached = (tool: string): Decision => {
+  const read = (tool: string): Readings => {
     const hit = exact.get(tool);
-    if (hit) return hit.decision;
-    const byName = patterns.find((p) => p.regex.test(tool))?.decision ?? fallback;
-    // The folded name is decided with the same precedence; if that lands on a stricter rule, the name is a
-    // trick (or a typo) and the stricter rule applies. Folding never loosens a decision.
-    const folded = skeleton(tool);
-    const byFold = bySkeleton.get(folded)?.decision ?? patterns.find((p) => p.skeletonRegex.test(folded))?.decision;
-    if (byFold && stricter(byFold.action, byName.action)) {
-      return { ...byFold, reason: byFold.reason ? `${byFold.reason} (${LOOKALIKE_NOTE})` : LOOKALIKE_NOTE };
-    }
-    return byName;
+    if (hit) return { named: hit, bound: hit };
+    const named = patterns.find((p) => p.regex.test(tool))?.decision ?? fallback;
+    // Each folded form of the name is decided with the same precedence (exact keys, then the most specific glob). A
+    // careless server may run that rule's tool for this name, so the call is bound by that rule too (combine.ts).
+    const folded = combined(folds(tool).map((f) => byFold.get(f) ?? patterns.find((p) => p.skeletonRegex.test(f))?.decision));
+    if (!folded || folded === named) return { named, bound: named };
+    return { named, folded, bound: bindFolded(named, folded) };
   };
 
-  const decide = (tool: string): Decision => {
-    let d = cache.get(tool);
-    if (d === undefined) {
-      d = decideUncached(tool);
+  const readings = (tool: string): Readings => {
+    let r = cache.get(tool);
+    if (r === undefined) {
+      r = read(tool);
       if (cache.size >= DECISION_CACHE_LIMIT) cache.clear();
-      cache.set(tool, d);
+      cache.set(tool, r);
     }
-    return d;
+    return r;
   };
+  const decide = (tool: string): Decision => readings(tool).bound;
   const byCatalog = catalogDecider(server, cfg, catalog, (path, rule) => ruleDecision(path, rule, shared, askClient));
   if (!byCatalog) return { server, decide, isVisible: (tool) => decide(tool).action !== 'hide' };
-  const decideWithCatalog = (tool: string): Decision => byCatalog.decide(tool, decide(tool), fallback);
+  // The catalogue decides the name as written (by_risk for an unnamed tool, pins); the folded rule binds the result.
+  const decideWithCatalog = (tool: string): Decision => {
+    const { named, folded } = readings(tool);
+    const d = byCatalog.decide(tool, named, fallback);
+    return folded ? bindFolded(d, folded) : d;
+  };
   return { server, decide: decideWithCatalog, isVisible: (tool) => decideWithCatalog(tool).action !== 'hide' && byCatalog.isVisible(tool) };
-}
-
-function stricter(a: Action, b: Action): boolean {
-  return RESTRICTIVENESS[a] > RESTRICTIVENESS[b];
 }

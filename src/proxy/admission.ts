@@ -24,7 +24,10 @@ export interface Ticket {
 
 export type Admission = { ok: true; ticket?: Ticket } | { ok: false; decision: Decision; retryAfterMs?: number };
 
-/** ok: the tool ran; tool_error: it ran and reported isError; failed: it did not run (error, cancel, lost). */
+/**
+ * ok: the tool ran (or may have: budget is kept); tool_error: it ran and reported isError (spend caps come back);
+ * failed: it surely did not run — the server answered a JSON-RPC error, or the call never left the gateway.
+ */
 export type Outcome = 'ok' | 'tool_error' | 'failed';
 
 export interface Limiter {

@@ -34,7 +34,8 @@ export async function gateVerdict(
     {
       server,
       tool: name,
-      args: params?.arguments,
+      // All of them, not only arguments: the approval covers everything the server receives (see held-call.ts).
+      params,
       agent: identity.agent,
       session: identity.session,
       rule: decision.rule,

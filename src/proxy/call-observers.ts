@@ -25,8 +25,11 @@ export interface CallContext {
   trace?: TraceCarrier | undefined;
 }
 
-/** How a forwarded call ended: the upstream's answer, or the gateway's knowledge that none will come. */
-export type CallEnd = Outcome | 'cancelled';
+/**
+ * How a forwarded call ended: the upstream's answer (`failed`: a JSON-RPC error, or it never left the gateway),
+ * `cancelled` (the client cancelled or went away) or `lost` (the server or the connection to it went away).
+ */
+export type CallEnd = Outcome | 'cancelled' | 'lost';
 
 export interface ObservedCall {
   /** Under strict audit durability: resolves when the `call` record is committed, rejects if it cannot be. */
@@ -37,7 +40,7 @@ export interface ObservedCall {
   trace?: TraceCarrier | undefined;
 }
 
-const OUTCOME: Record<CallEnd, AuditOutcome> = { ok: 'ok', tool_error: 'tool_error', failed: 'transport_error', cancelled: 'cancelled' };
+const OUTCOME: Record<CallEnd, AuditOutcome> = { ok: 'ok', tool_error: 'tool_error', failed: 'transport_error', lost: 'transport_error', cancelled: 'cancelled' };
 
 /** Whether the relay must look at a frame at all: only when something observes calls. */
 export const observing = (o: CallObservers | undefined): boolean => o !== undefined && (o.audit !== undefined || o.metrics !== undefined);

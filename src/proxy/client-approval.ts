@@ -6,6 +6,7 @@
 // automated client could answer yes, so this channel suits clients whose user is the approver; the other
 // channels (CLI, admin API, webhook) stay open and the first decision wins.
 import type { Gatekeeper } from '../approvals/gatekeeper.js';
+import { paramsText } from '../approvals/held-call.js';
 import type { ApprovalRecord } from '../approvals/store.js';
 import type { MessagePipe } from '../transport/message-pipe.js';
 
@@ -36,7 +37,7 @@ export function createClientApprovals(client: MessagePipe, gatekeeper: Gatekeepe
       const id = `${ID_PREFIX}${record.id}`;
       asking.set(id, record.id);
       const why = record.reason ? ` (${record.reason})` : '';
-      const message = `The agent wants to run "${record.tool}" on "${record.server}" with ${JSON.stringify(record.args)}. Rule ${record.rule} needs your approval${why}. Allow this call?`;
+      const message = `The agent wants to run "${record.tool}" on "${record.server}" with ${paramsText(record)}. Rule ${record.rule} needs your approval${why}. Allow this call?`;
       client.send(
         JSON.stringify({
           jsonrpc: '2.0',

@@ -7,25 +7,26 @@ import type { ServerConfig } from '../config/schema.js';
 import { RpcCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createHostGuard } from './http-guard.js';
+import { answerClientError, createRequestHandler } from './http-routes.js';
+import { clientAddress, createListenerLimits, SessionTable, type Slot } from './listener-limits.js';
 import { answerVerdict, createHttpLister, createPipeTarget, pipeRequest, type PipeTarget } from './http-pipe.js';
+import { createCallPipeline, type CallOptions, type CallSession, type Forward } from './pipeline.js';
 import { createToolsRefresher, type ToolsRefresher } from './tools-refresh.js';
-import { abortOnClose, BodyTooLarge, header, isInitialize, readBody, requestId, sendRpcError, standardHeaders, tooLarge } from './http-util.js';
+import { abortOnClose, acceptsEventStream, bodyRequestId, BodyTooLarge, header, isInitialize, readBody, requestId, sendJson, sendRpcError, standardHeaders, startEventStream, tooLarge } from './http-util.js';
 import { createGatekeeper } from '../approvals/gatekeeper.js';
 import { createApprovalEvents } from '../approvals/events.js';
-import { LINK_PATH, guardAllowances, startWebhook } from '../approvals/webhook.js';
+import { guardAllowances, startWebhook } from '../approvals/webhook.js';
 import { openGatewayAudit } from '../audit/gateway-audit.js';
-import { gateVerdict, needsApproval } from './approval-gate.js';
 import { createToolWatch } from '../catalog/watch.js';
 import type { ToolsSeen } from './tools-filter.js';
-import { admitVerdict, createLimiter, needsAdmission, type Identity, type Outcome } from './admission.js';
+import { createLimiter, type Identity } from './admission.js';
 import { createAdminApi } from '../admin/api.js';
 import { createApprovalLinks } from '../admin/approvals-api.js';
 import { createGatewayMetrics } from '../admin/metrics.js';
-import { observeVerdict, type CallEnd, type CallObservers } from './call-observers.js';
-import { idKey, unrecordedRefusal, type Pending } from './relay.js';
+import type { CallEnd, CallObservers } from './call-observers.js';
 import type { TraceCarrier } from './tracing.js';
-import { inspectClientFrame, type StandardHeaders, type Verdict } from './inspect.js';
-import type { JsonRpcId } from './jsonrpc.js';
+import { errorResponse, type JsonRpcId } from './jsonrpc.js';
+import { sseEvent } from '../transport/sse.js';
 import { createMessageSession, type MessageSession } from './message-session.js';
 import { createSharedUpstream, type SharedUpstream } from './shared-upstream.js';
 import type { MessagePipe } from '../transport/message-pipe.js';
@@ -38,14 +39,15 @@ type Session =
       server: string;
       upstreamSession: string;
       lastActivity: number;
-      /** Forwarded calls of this session, so that a cancel (a separate POST) can end them. */
-      inflight: Map<string, Pending>;
+      /** The session's calls in the pipeline: a cancel (a separate POST) or the session's end reaches them. */
+      calls: CallSession;
       /** The protocol version the client last sent (the gateway's own tools/list speaks it too). */
       protocol?: string | undefined;
       /** Lists the tools after the server announces a change (with a catalogue to keep). */
       refresher?: ToolsRefresher | undefined;
+      slot: Slot;
     }
-  | { kind: 'message'; id: string; server: string; session: MessageSession };
+  | { kind: 'message'; id: string; server: string; session: MessageSession; slot: Slot };
 
 export interface HttpGateway {
   url: string;
@@ -54,11 +56,10 @@ export interface HttpGateway {
   close(): Promise<void>;
 }
 
-const IDLE_MS = 30 * 60 * 1000;
-const ROUTE = /^\/mcp\/([^/?]+)(\/sse|\/messages)?\/?$/;
-
 export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<HttpGateway> {
-  const sessions = new Map<string, Session>();
+  // Removing a session from the table frees its slot under gateway.sessions' caps.
+  const sessions = new SessionTable<Session>();
+  const limits = createListenerLimits(() => gw().sessions);
   const metrics = createGatewayMetrics();
   const audit = await openGatewayAudit(live, log, metrics);
   const observers: CallObservers = { audit, metrics, tools: createToolWatch(live.catalog, audit?.record) };
@@ -66,7 +67,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   metrics.gauge('sessions', () => sessions.size);
   const limiter = createLimiter(() => live.current().config, log, metrics);
   const approvalEvents = createApprovalEvents((err) => log.warn(`an approval listener failed: ${err.message}`));
-  const gatekeeper = createGatekeeper({ state: () => ({ url: gw().state, prefix: gw().state_prefix }), log, onRequested: (r) => approvalEvents.emit('requested', r) });
+  const gatekeeper = createGatekeeper({ state: () => ({ url: gw().state, prefix: gw().state_prefix }), log, redaction: () => live.current().config.audit, onRequested: (r) => approvalEvents.emit('requested', r) });
   const admin = createAdminApi({ token: () => gw().admin_token, audit: () => audit?.sink, metrics: metrics.registry, approvals: gatekeeper.store, approvalEvents });
   const links = createApprovalLinks({ store: gatekeeper.store, secret: () => gw().approvals?.webhook?.secret });
   const webhook = startWebhook({ config: () => gw().approvals?.webhook, events: approvalEvents, listenUrl: () => url, log });
@@ -94,7 +95,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     return s.channel();
   };
 
-  const openMessageSession = (name: string, cfg: ServerConfig, legacyStream?: ServerResponse, upstream?: MessagePipe): MessageSession => {
+  const openMessageSession = (name: string, cfg: ServerConfig, slot: Slot, legacyStream?: ServerResponse, upstream?: MessagePipe): MessageSession => {
     const id = randomUUID();
     const session = createMessageSession({
       id,
@@ -113,20 +114,31 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
         log.debug(`session ${id} on "${name}" ended: ${reason}`);
       },
     });
-    sessions.set(id, { kind: 'message', id, server: name, session });
+    slot.adopt();
+    sessions.set(id, { kind: 'message', id, server: name, session, slot });
     return session;
   };
 
   /** A session on a remote Streamable HTTP server, renamed; with a catalogue, it lists the tools on a change notice. */
-  const pipeSession = (id: string, name: string, cfg: ServerConfig, upstreamSession: string): Session & { kind: 'pipe' } => {
-    const session: Session & { kind: 'pipe' } = { kind: 'pipe', id, server: name, upstreamSession, lastActivity: Date.now(), inflight: new Map() };
+  const pipeSession = (id: string, name: string, cfg: ServerConfig, upstreamSession: string, slot: Slot): Session & { kind: 'pipe' } => {
+    // `calls` and `refresher` read the session's protocol: they are set right below.
+    const session = { kind: 'pipe', id, server: name, upstreamSession, lastActivity: Date.now(), slot } as Session & { kind: 'pipe' };
+    slot.adopt();
     const seen = toolsSeen(name);
     if (seen) {
       const list = createHttpLister(pipeTarget(cfg), upstreamSession, () => session.protocol);
       session.refresher = createToolsRefresher(list, seen, (err) => log.warn(`server "${name}" said its tools changed, but listing them failed: ${err.message}`));
     }
+    session.calls = pipeline(name).session({ identity: { session: id, agent: 'anonymous' }, protocol: () => session.protocol, refresher: session.refresher });
     return session;
   };
+  /** A remote session ends: its held calls are withdrawn (forwarded ones keep their budget) and its slot is freed. */
+  const endPipeSession = (s: Session & { kind: 'pipe' }): void => {
+    s.calls.abandon('cancelled');
+    sessions.delete(s.id);
+  };
+  /** The call pipeline of a remote server's requests (message sessions build their own, in the relay). */
+  const pipeline = (name: string) => createCallPipeline({ server: name, policy: () => serverPolicy(live, name), limiter, observers, gatekeeper });
 
   async function handlePost(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig, sub: string | undefined): Promise<void> {
     const limit = gw().max_message_bytes;
@@ -145,15 +157,10 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       if (s.kind === 'message') return s.session.handlePost(req, res, raw, headers);
       s.lastActivity = Date.now();
       s.protocol = header(req, 'mcp-protocol-version') ?? s.protocol;
-      // After the server announced that its tools changed, requests wait until the gateway has listed them.
-      const held = s.refresher?.holds(raw);
-      if (held) await held;
-      const identity = { session: sid, agent: 'anonymous' };
-      const verdict = await decided(raw, name, headers, identity, req, res);
+      const verdict = await s.calls.decide(raw, headers, callOptions(req, res, sid));
       if (verdict.kind === 'answer') return answerVerdict(res, verdict, sid);
-      if (verdict.message.method === 'notifications/cancelled') settleCancelled(s.inflight, verdict.message);
       await pipeRequest(pipeTarget(cfg), req, res, {
-        ...settleOnOutcome(verdict, s.inflight),
+        ...forwarding(verdict, s.calls),
         method: 'POST',
         body: verdict.raw,
         upstreamSession: s.upstreamSession,
@@ -165,8 +172,10 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     }
     if (sub === '/messages') return sendRpcError(res, 400, RpcCode.INVALID_REQUEST, 'POST /messages needs ?sessionId= from the SSE endpoint event');
     const initialize = raw.includes('"initialize"') && isInitialize(raw);
+    const slot = claimSlot(req, res, initialize && cfg.command !== undefined && !cfg.shared, raw);
+    if (!slot) return;
     if (!cfg.url || cfg.transport === 'sse') {
-      if (initialize) return openMessageSession(name, cfg).handlePost(req, res, raw, headers);
+      if (initialize) return openMessageSession(name, cfg, slot).handlePost(req, res, raw, headers);
       if (!cfg.command) {
         return sendRpcError(res, 400, RpcCode.INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required; start with an initialize request');
       }
@@ -190,86 +199,45 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       return once.handlePost(req, res, raw, headers);
     }
     // A remote Streamable HTTP server: decide, forward, stream back; sessions are the upstream's, renamed.
-    const verdict = await decided(raw, name, headers, connectionIdentity(req), req, res);
+    const calls = pipeline(name).session({ identity: connectionIdentity(req), protocol: () => header(req, 'mcp-protocol-version') });
+    const verdict = await calls.decide(raw, headers, callOptions(req, res));
     if (verdict.kind === 'answer') return answerVerdict(res, verdict);
     await pipeRequest(pipeTarget(cfg), req, res, {
-      ...settleOnOutcome(verdict),
+      ...forwarding(verdict, calls),
       method: 'POST',
       body: verdict.raw,
       replyToId: requestId(verdict.message),
       sessionHeader: (upstreamSession) => {
         if (!initialize || upstreamSession === undefined) return undefined;
         const id = randomUUID();
-        sessions.set(id, pipeSession(id, name, cfg, upstreamSession));
+        sessions.set(id, pipeSession(id, name, cfg, upstreamSession, slot));
         return id;
       },
       beforeHead: (status) => {
         if (!(initialize && cfg.transport === 'auto' && [400, 404, 405].includes(status))) return false;
         log.info(`server "${name}" (${cfg.url}) does not speak Streamable HTTP (HTTP ${status}); using legacy SSE`);
-        openMessageSession(name, { ...cfg, transport: 'sse' }).handlePost(req, res, raw, headers);
+        openMessageSession(name, { ...cfg, transport: 'sse' }, slot).handlePost(req, res, raw, headers);
         return true;
       },
       ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name), seen: toolsSeen(name) } }),
     });
   }
 
-  /**
-   * Decides a frame for an HTTP upstream: admits an allowed call with limits against the state store and records
-   * tool calls in the audit log (waiting for the record under strict durability); other frames pass as they are.
-   */
-  async function decided(
-    raw: string,
-    server: string,
-    headers: StandardHeaders | undefined,
-    identity: Identity,
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): Promise<Verdict> {
-    const startedAt = performance.now();
-    const first = inspectClientFrame(raw, server, serverPolicy(live, server), headers);
-    const gated = needsApproval(first) ? await gateVerdict(first, gatekeeper, server, identity, abortOnClose(res)) : first;
-    const verdict = needsAdmission(gated) ? await admitVerdict(gated, limiter, server, identity) : gated;
-    const protocol = header(req, 'mcp-protocol-version');
-    const context = { server, session: identity.session, agent: identity.agent, protocol, trace: headers?.trace };
-    const observed = observeVerdict(observers, verdict, context, startedAt);
-    if (verdict.kind !== 'forward') return verdict;
-    if (observed?.committed) {
-      try {
-        await observed.committed;
-      } catch (err) {
-        if (verdict.ticket) limiter.settle(verdict.ticket, 'failed');
-        return unrecordedRefusal(verdict, server, err);
-      }
-    }
-    if (!observed?.finish) return verdict;
-    return { ...verdict, finish: observed.finish, ...(observed.trace && { trace: observed.trace }) };
+  /** A held call's POST: withdrawn when the client goes away; progress, when asked for, turns the answer into a stream. */
+  function callOptions(req: IncomingMessage, res: ServerResponse, sid?: string): CallOptions {
+    const notify = acceptsEventStream(req)
+      ? (message: Record<string, unknown>) => {
+          if (!res.headersSent) startEventStream(res, sid === undefined ? undefined : { 'mcp-session-id': sid });
+          res.write(sseEvent(JSON.stringify(message)));
+        }
+      : undefined;
+    return { signal: abortOnClose(res), notify };
   }
-  /** Settles the call's reservation and audit record when its answer ends; a session also tracks it for cancels. */
-  function settleOnOutcome(verdict: Verdict, inflight?: Map<string, Pending>): { onOutcome?: (o: Outcome) => void; trace?: TraceCarrier } {
-    if (verdict.kind !== 'forward' || (!verdict.ticket && !verdict.finish)) return {};
-    const pending: Pending = { ticket: verdict.ticket, finish: verdict.finish };
-    const key = idKey(verdict.message.id as JsonRpcId);
-    inflight?.set(key, pending);
-    return {
-      ...(verdict.trace && { trace: verdict.trace }),
-      onOutcome: (o) => {
-        if (inflight && inflight.get(key) !== pending) return; // already ended by a cancel
-        inflight?.delete(key);
-        endPending(pending, o);
-      },
-    };
-  }
-  function endPending(pending: Pending, end: CallEnd): void {
-    if (pending.ticket) limiter.settle(pending.ticket, end === 'cancelled' ? 'failed' : end);
-    pending.finish?.(end);
-  }
-  function settleCancelled(inflight: Map<string, Pending>, message: Record<string, unknown>): void {
-    const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
-    if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
-    const pending = inflight.get(idKey(requestId));
-    if (!pending) return;
-    inflight.delete(idKey(requestId));
-    endPending(pending, 'cancelled');
+  /** A forwarded call's end, when its HTTP answer ends, settles it in the pipeline (budget, audit record). */
+  function forwarding(verdict: Forward, calls: CallSession): { onOutcome?: (end: CallEnd) => void; trace?: TraceCarrier } {
+    if (!verdict.tool) return {};
+    const id = verdict.message.id as JsonRpcId;
+    return { onOutcome: (end) => calls.ended(id, end), ...(verdict.trace && { trace: verdict.trace }) };
   }
 
   async function handleGetOrDelete(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig): Promise<void> {
@@ -284,7 +252,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       return;
     }
     if (!cfg.url || cfg.transport === 'sse') return sendRpcError(res, 405, RpcCode.INVALID_REQUEST, 'Method not allowed without a session');
-    if (s && method === 'DELETE') sessions.delete(s.id);
+    if (s && method === 'DELETE') endPipeSession(s);
     if (s) {
       s.lastActivity = Date.now();
       s.protocol = header(req, 'mcp-protocol-version') ?? s.protocol;
@@ -296,10 +264,31 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     });
   }
 
-  function handleLegacyStream(res: ServerResponse, name: string, cfg: ServerConfig): void {
+  function handleLegacyStream(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig): void {
+    const slot = claimSlot(req, res, cfg.command !== undefined && !cfg.shared);
+    if (!slot) return;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const session = openMessageSession(name, cfg, res);
+    const session = openMessageSession(name, cfg, slot, res);
     res.write(`event: endpoint\ndata: /mcp/${encodeURIComponent(name)}/messages?sessionId=${session.id}\n\n`);
+  }
+
+  /**
+   * A slot under gateway.sessions' caps for the session this request may open (kept if it opens one, freed when the
+   * request ends otherwise). Over a cap the request is answered 503 with Retry-After: nothing started, nothing forwarded.
+   */
+  function claimSlot(req: IncomingMessage, res: ServerResponse, spawns: boolean, raw?: string): Slot | undefined {
+    const claimed = limits.claim(clientAddress(req.socket.remoteAddress), spawns);
+    if (!claimed.ok) {
+      const { refusal } = claimed;
+      metrics.sessionRefused(refusal.cap);
+      log.debug(`session refused: ${refusal.message}`);
+      const data = { cap: refusal.key, limit: refusal.limit, retryAfterSeconds: refusal.retryAfterSeconds };
+      const reply = errorResponse(raw === undefined ? null : bodyRequestId(raw), RpcCode.OVER_CAPACITY, `Service unavailable: ${refusal.message}`, data);
+      return void sendJson(res, 503, reply, { 'retry-after': String(refusal.retryAfterSeconds) });
+    }
+    const { slot } = claimed;
+    res.once('close', () => slot.adopted || slot.release());
+    return slot;
   }
 
   const healthReport = () => {
@@ -308,55 +297,33 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   };
 
   let guard = createHostGuard('127.0.0.1', 0, [], []);
-  const server = http.createServer((req, res) => {
-    const refused = guard.check(req);
-    if (refused) return sendRpcError(res, 403, RpcCode.INVALID_REQUEST, `Forbidden: ${refused}`);
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (admin.handle(req, res, path)) return;
-    if (path.startsWith(LINK_PATH)) return links.handle(req, res, path);
-    if (path === '/healthz' && req.method === 'GET') {
-      return void res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify(healthReport()));
-    }
-    const m = ROUTE.exec(path);
-    const name = m ? decodeURIComponent(m[1] ?? '') : undefined;
-    const cfg = name !== undefined && Object.hasOwn(live.current().config.servers, name) ? live.current().config.servers[name] : undefined;
-    if (!m || !name || !cfg) {
-      const known = Object.keys(live.current().config.servers).map((s) => `/mcp/${s}`).join(', ');
-      return sendRpcError(res, 404, RpcCode.INVALID_REQUEST, `Not found: ${path}. Servers are served at: ${known || '(none configured)'}`);
-    }
-    const sub = m[2];
-    const work =
-      req.method === 'POST' && sub !== '/sse'
-        ? handlePost(req, res, name, cfg, sub)
-        : req.method === 'GET' && sub === '/sse'
-          ? (handleLegacyStream(res, name, cfg), Promise.resolve())
-          : (req.method === 'GET' || req.method === 'DELETE') && sub === undefined
-            ? handleGetOrDelete(req, res, name, cfg)
-            : Promise.resolve(sendRpcError(res, 405, RpcCode.INVALID_REQUEST, `Method ${req.method} not allowed on ${path}`));
-    work.catch((err: Error) => {
-      log.error(`internal error on ${req.method} ${path}: ${err.stack ?? err.message}`);
-      if (!res.headersSent) sendRpcError(res, 500, RpcCode.INTERNAL_ERROR, 'Internal error in the gateway; the request was not forwarded');
-      else res.destroy();
-    });
-  });
+  const servers = () => live.current().config.servers;
+  const mcp = { post: handlePost, legacyStream: handleLegacyStream, getOrDelete: handleGetOrDelete };
+  const server = http.createServer(createRequestHandler({ guard: () => guard, admin, links, health: healthReport, servers, mcp }, log));
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = 65_000;
 
-  const sweep = setInterval(() => {
-    const cutoff = Date.now() - IDLE_MS;
+  // Checked at a quarter of the idle timeout (at most once a minute), so that a short timeout is kept closely.
+  let sweep: NodeJS.Timeout;
+  const sweepIdle = (): void => {
+    const idle = limits.idleMs();
+    const cutoff = Date.now() - idle;
     for (const s of sessions.values()) {
-      if (s.kind === 'pipe' && s.lastActivity < cutoff) sessions.delete(s.id);
-      if (s.kind === 'message' && s.session.lastActivity < cutoff && !s.session.hasStream()) s.session.close('idle for 30 minutes');
+      if (s.kind === 'pipe' && s.lastActivity < cutoff) endPipeSession(s);
+      if (s.kind === 'message' && s.session.lastActivity < cutoff && !s.session.hasStream()) s.session.close(`idle for ${gw().sessions.idle_timeout} (gateway.sessions.idle_timeout)`);
     }
-  }, 60_000);
-  sweep.unref();
+    sweep = setTimeout(sweepIdle, Math.min(60_000, Math.max(250, idle / 4)));
+    sweep.unref();
+  };
+  sweepIdle();
 
   const { host, port } = splitListen(gw().listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
+  // Once listening, a failed accept (EMFILE: out of file descriptors) is logged; without a listener it would be fatal.
+  server.on('error', (err) => log.error(`the listener failed to accept a connection: ${err.message}`));
   const actual = (server.address() as AddressInfo).port;
   guard = createHostGuard(host, actual, ...guardAllowances(gw()));
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;

@@ -7,8 +7,9 @@ import { createSseParser, sseEvent } from '../transport/sse.js';
 import { header, sendJson, sendReply } from './http-util.js';
 import type { Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
-import { outcomeOf, type Outcome } from './admission.js';
-import { filterToolsInFrame, type ToolsSeen } from './tools-filter.js';
+import { outcomeOf } from './admission.js';
+import type { CallEnd } from './call-observers.js';
+import { filterToolsInFrame, toolsListFrame, type ToolsSeen } from './tools-filter.js';
 import { announcesToolsChanged, pageOf, PAGE_TIMEOUT_MS, type ListPage, type ToolsPage } from './tools-refresh.js';
 import type { TraceCarrier } from './tracing.js';
 
@@ -33,14 +34,20 @@ export function createPipeTarget(url: string, headers: Record<string, string>): 
 const FORWARDED_REQUEST_HEADERS = ['accept', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name', 'traceparent', 'tracestate', 'baggage'];
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'cache-control', 'mcp-protocol-version'];
 
-export function upstreamHeaders(target: PipeTarget, req: IncomingMessage, upstreamSession: string | undefined): Record<string, string> {
+/**
+ * The headers of the upstream request. `Mcp-Param-*` go along only with a body whose arguments they were checked
+ * against (inspect refuses a request whose headers disagree with it), so a header never carries what the body did not.
+ */
+export function upstreamHeaders(target: PipeTarget, req: IncomingMessage, upstreamSession: string | undefined, checkedBody: boolean): Record<string, string> {
   const h: Record<string, string> = { ...target.headers };
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const v = header(req, name);
     if (v !== undefined) h[name] = v;
   }
-  for (const [name, v] of Object.entries(req.headers)) {
-    if (name.startsWith('mcp-param-') && typeof v === 'string') h[name] = v;
+  if (checkedBody) {
+    for (const [name, v] of Object.entries(req.headers)) {
+      if (name.startsWith('mcp-param-') && typeof v === 'string') h[name] = v;
+    }
   }
   if (upstreamSession !== undefined) h['mcp-session-id'] = upstreamSession;
   return h;
@@ -81,13 +88,13 @@ export function pipeRequest(
     replyToId?: JsonRpcId | undefined;
     beforeHead?: (status: number) => boolean;
     /** Told how the call ended (for settling its reservation); the bytes are still streamed as they come. */
-    onOutcome?: (outcome: Outcome) => void;
+    onOutcome?: ((end: CallEnd) => void) | undefined;
     /** The gateway's own trace context for the upstream call, replacing the client's. */
     trace?: TraceCarrier | undefined;
   },
 ): Promise<PipeResult> {
   return new Promise((resolve) => {
-    const headers = upstreamHeaders(target, req, opts.upstreamSession);
+    const headers = upstreamHeaders(target, req, opts.upstreamSession, opts.body !== undefined);
     if (opts.trace) Object.assign(headers, opts.trace);
     if (opts.body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -109,26 +116,32 @@ export function pipeRequest(
       const sid = opts.sessionHeader ? opts.sessionHeader(upstreamSession) : undefined;
       if (sid !== undefined) out['mcp-session-id'] = sid;
       resolve(result);
-      if (opts.filter && status === 200) return filterInto(upRes, res, out, opts.filter);
-      res.writeHead(status, out);
       const stream = (out['content-type'] ?? '').includes('text/event-stream');
+      if (opts.onOutcome) watchOutcome(upRes, status, stream, opts.replyToId, opts.onOutcome, () => res.destroyed && !res.writableFinished);
+      if (opts.filter && status === 200) return filterInto(upRes, res, out, opts.filter, opts.replyToId);
+      // The gateway already answers with a stream (progress while the call was held): the answer joins it.
+      if (res.headersSent) return joinStream(upRes, res, status, stream, opts.replyToId);
+      res.writeHead(status, out);
       // A stream's headers go out at once (the client may wait long for its first event); a JSON body
       // carries them in the same write.
       if (stream) res.flushHeaders();
-      if (opts.onOutcome) watchOutcome(upRes, status, stream, opts.replyToId, opts.onOutcome);
       if (opts.filterStream && stream) {
         const { policy, seen, onToolsChanged } = opts.filterStream;
         const parser = createSseParser((e) => {
           if (onToolsChanged && e.event === 'message' && announcesToolsChanged(e.data)) onToolsChanged();
-          res.write(sseEvent(e.event === 'message' ? filterToolsInFrame(e.data, policy(), seen) : e.data, e.id, e.event));
+          const data = filterToolsInFrame(e.data, policy(), seen);
+          if (data !== null) res.write(sseEvent(data, e.id, e.event));
         });
         upRes.on('data', (c: Buffer) => parser.push(c));
         upRes.on('end', () => res.end());
       } else upRes.pipe(res);
       res.on('close', () => upRes.destroy());
     });
+    // Until the request is handed to the socket, an error means the server cannot have seen the call.
+    let sent = false;
+    up.on('finish', () => (sent = true));
     up.on('error', (err) => {
-      opts.onOutcome?.('failed');
+      opts.onOutcome?.(sent ? 'lost' : 'failed');
       if (!res.headersSent) {
         const message = `upstream ${target.url.href} unreachable: ${err.message}`;
         if (opts.replyToId !== undefined) sendJson(res, 200, errorResponse(opts.replyToId, RpcCode.UPSTREAM_UNAVAILABLE, message));
@@ -143,18 +156,30 @@ export function pipeRequest(
   });
 }
 
-/** tools/list answers are buffered (JSON or SSE), filtered by the policy and sent; everything else stays bytes. */
-function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<string, string>, { policy, seen }: ToolListFilter): void {
+/**
+ * tools/list answers are buffered (JSON or SSE), parsed whatever their bytes, filtered by the policy and sent; an
+ * answer that cannot be read becomes an error (a lenient client might still find hidden tools in it).
+ */
+function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<string, string>, { policy, seen }: ToolListFilter, id: JsonRpcId | undefined): void {
   const chunks: Buffer[] = [];
   upRes.on('data', (c: Buffer) => chunks.push(c));
   upRes.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
-    const rewrite = (data: string): string => filterToolsInFrame(data, policy(), seen);
+    const rewrite = (data: string): string => {
+      // An event without data (a resumption point SDK servers send first) carries nothing to read.
+      if (data.trim() === '') return data;
+      try {
+        return toolsListFrame(data, JSON.parse(data), policy(), seen);
+      } catch {
+        return JSON.stringify(errorResponse(id ?? null, RpcCode.UPSTREAM_UNAVAILABLE, 'the server answered tools/list with something that is not JSON'));
+      }
+    };
     let text: string;
     if ((out['content-type'] ?? '').includes('text/event-stream')) {
       text = '';
       const parser = createSseParser((e) => {
-        text += sseEvent(e.event === 'message' ? rewrite(e.data) : e.data, e.id, e.event);
+        // Every event is read as a message, whatever it calls itself: a client may not look at the event name.
+        text += sseEvent(rewrite(e.data), e.id, e.event);
       });
       parser.push(body);
       parser.end();
@@ -216,19 +241,28 @@ export function createHttpLister(target: PipeTarget, upstreamSession: string, pr
 }
 
 export function answerVerdict(res: ServerResponse, verdict: Extract<Verdict, { kind: 'answer' }>, sessionId?: string): void {
+  // Progress was streamed while the call was held: the refusal is the stream's last event.
+  if (res.headersSent) return void res.end(verdict.reply ? sseEvent(JSON.stringify(verdict.reply)) : undefined);
   sendReply(res, verdict.reply, verdict.malformed ? 400 : 200, sessionId ? { 'mcp-session-id': sessionId } : undefined);
 }
 
 const OUTCOME_SCAN_LIMIT = 1024 * 1024;
 
 /**
- * Reads the answer to a call beside the bytes streamed to the client, to settle its reservation. An answer that
- * cannot be read (too large, stream cut for later resumption) counts as done: budget is kept, never given back
- * on a guess.
+ * Reads the answer to a call beside the bytes streamed to the client, to settle it. Only an answer read as a
+ * JSON-RPC error gives the budget back; an answer that cannot be read (too large, an HTTP error without a JSON-RPC
+ * body, a stream cut before the answer) keeps it, since the server may have run the call.
  */
-function watchOutcome(upRes: IncomingMessage, status: number, stream: boolean, id: JsonRpcId | undefined, report: (o: Outcome) => void): void {
-  if (status < 200 || status >= 300) return report('failed');
-  let outcome: Outcome | undefined;
+function watchOutcome(
+  upRes: IncomingMessage,
+  status: number,
+  stream: boolean,
+  id: JsonRpcId | undefined,
+  report: (end: CallEnd) => void,
+  clientGone: () => boolean,
+): void {
+  const ok = status >= 200 && status < 300;
+  let outcome: CallEnd | undefined;
   let size = 0;
   const chunks: Buffer[] = [];
   const parser = stream
@@ -250,11 +284,33 @@ function watchOutcome(upRes: IncomingMessage, status: number, stream: boolean, i
   upRes.on('close', () => {
     if (!parser && size <= OUTCOME_SCAN_LIMIT) {
       try {
-        outcome = outcomeOf(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        const m = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { result?: unknown; error?: unknown } | null;
+        if (m !== null && typeof m === 'object' && (m.result !== undefined || m.error !== undefined)) outcome = outcomeOf(m);
       } catch {
-        outcome = 'ok';
+        /* not JSON: decided below */
       }
     }
-    report(outcome ?? 'ok');
+    // A whole JSON answer too large to read was still an answer; anything else unread may have run or be running.
+    if (outcome === undefined && ok && !parser && size > OUTCOME_SCAN_LIMIT) outcome = 'ok';
+    report(outcome ?? (clientGone() ? 'cancelled' : 'lost'));
   });
+}
+
+/**
+ * The upstream's answer to a call whose client already has an event stream from the gateway (progress while held):
+ * its events are passed on, a JSON answer becomes one event, and an HTTP error an error event for the call.
+ */
+function joinStream(upRes: IncomingMessage, res: ServerResponse, status: number, stream: boolean, id: JsonRpcId | undefined): void {
+  if (status === 200 && stream) {
+    upRes.pipe(res);
+  } else {
+    const chunks: Buffer[] = [];
+    upRes.on('data', (c: Buffer) => chunks.push(c));
+    upRes.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const message = status === 200 ? body : JSON.stringify(errorResponse(id ?? null, RpcCode.UPSTREAM_UNAVAILABLE, `the server answered HTTP ${status}`));
+      res.end(sseEvent(message));
+    });
+  }
+  res.on('close', () => upRes.destroy());
 }

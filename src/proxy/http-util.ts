@@ -3,8 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RpcCode } from '../errors.js';
 import type { StandardHeaders } from './inspect.js';
 import { errorResponse, type JsonRpcId, type JsonRpcResponse } from './jsonrpc.js';
+import { paramHeaders } from './param-headers.js';
 
 export class BodyTooLarge extends Error {}
+/** The client went away before its request body arrived: nobody is left to answer, and nothing went wrong here. */
+export class ClientGone extends Error {}
 
 /** Reads a request body up to `limit` bytes; a larger body is refused without being buffered. */
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
@@ -24,7 +27,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
       chunks.push(chunk);
     });
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ECONNRESET' ? new ClientGone(`the client closed the connection mid-body (${err.message})`) : err));
   });
 }
 
@@ -46,6 +49,12 @@ export function sendReply(res: ServerResponse, reply: JsonRpcResponse | JsonRpcR
   sendJson(res, status, reply, headers);
 }
 
+/** Turns a POST's answer into an event stream (its status and headers go out now; events follow). */
+export function startEventStream(res: ServerResponse, headers?: Record<string, string>): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
+  res.flushHeaders();
+}
+
 export function tooLarge(res: ServerResponse, limit: number): void {
   sendRpcError(res, 413, RpcCode.INVALID_REQUEST, `Message refused: larger than the gateway's ${limit}-byte limit (gateway.max_message_bytes)`);
 }
@@ -55,12 +64,17 @@ export function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-const SENTINEL = /^=\?base64\?(.*)\?=$/;
-/** Decodes an `Mcp-Name`-style header value, which non-ASCII names carry as `=?base64?…?=`. */
+// Matched in any case: a server that decodes `=?BASE64?…?=` must not read a name the gateway took literally.
+const SENTINEL = /^=\?base64\?(.*)\?=$/i;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/**
+ * Decodes an `Mcp-Name`-style header value, which non-ASCII names carry as `=?base64?…?=`. A payload that is not
+ * Base64 stays literal, so it matches no body (and the request is refused as a mismatch).
+ */
 export function decodeMcpHeader(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const m = SENTINEL.exec(value);
-  return m ? Buffer.from(m[1] ?? '', 'base64').toString('utf8') : value;
+  return m && BASE64.test(m[1] ?? '') ? Buffer.from(m[1] ?? '', 'base64').toString('utf8') : value;
 }
 
 export function acceptsEventStream(req: IncomingMessage): boolean {
@@ -93,6 +107,15 @@ export function isInitialize(raw: string): boolean {
   }
 }
 
+/** The id of the request in a body, for a refusal the gateway answers before reading it further (null if none). */
+export function bodyRequestId(raw: string): JsonRpcId | null {
+  try {
+    return requestId(JSON.parse(raw) as Record<string, unknown>) ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** The id of a request (a message with a method and an id), for answering it when the upstream cannot. */
 export function requestId(message: Record<string, unknown>): JsonRpcId | undefined {
   const id = message.id;
@@ -104,7 +127,8 @@ export function standardHeaders(req: IncomingMessage): StandardHeaders | undefin
   const method = header(req, 'mcp-method');
   const name = header(req, 'mcp-name');
   const traceparent = header(req, 'traceparent');
-  if (method === undefined && name === undefined && traceparent === undefined) return undefined;
+  const params = paramHeaders(req.headers);
+  if (method === undefined && name === undefined && traceparent === undefined && params === undefined) return undefined;
   const trace = traceparent === undefined ? undefined : { traceparent, tracestate: header(req, 'tracestate') };
-  return { method, name: decodeMcpHeader(name), trace };
+  return { method, name: decodeMcpHeader(name), trace, params };
 }

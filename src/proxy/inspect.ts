@@ -2,11 +2,14 @@
 import { RpcCode } from '../errors.js';
 import type { ServerPolicy } from '../policy/compile.js';
 import type { Decision } from '../policy/decision.js';
+import { folds } from '../policy/names.js';
 import type { Ticket } from './admission.js';
 import type { CallEnd } from './call-observers.js';
 import type { TraceCarrier } from './tracing.js';
 import { denialResponse, unknownToolResponse } from './denial.js';
 import { errorResponse, kindOf, type JsonRpcId, type JsonRpcResponse } from './jsonrpc.js';
+import { paramHeaderMismatch } from './param-headers.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 
 export interface StandardHeaders {
   /** `Mcp-Method`, when the HTTP request carried it. */
@@ -15,6 +18,8 @@ export interface StandardHeaders {
   name?: string | undefined;
   /** W3C `traceparent` / `tracestate` of the HTTP request, for the call's spans. */
   trace?: TraceCarrier | undefined;
+  /** `Mcp-Param-*` headers, by the lower-cased name after the prefix: each must mirror an argument of the body. */
+  params?: Record<string, string> | undefined;
 }
 
 export type Verdict =
@@ -44,9 +49,13 @@ export type Verdict =
       params?: Record<string, unknown> | undefined;
     };
 
-// Methods the gateway interprets; a near-miss spelling of one is refused so that a lenient server cannot
-// run a call the policy never saw.
-const GOVERNED = ['tools/call', 'tools/list'];
+// The methods the gateway interprets are tools/call and tools/list. Another method whose folded form (names.ts: case,
+// width, separators, punctuation, invisible and look-alike characters all folded away) reads as one of them — in
+// either word order, singular or plural: toolscall, calltool, listtools, … — is refused, so that a lenient server
+// cannot run a call the policy never saw.
+const GOVERNED_SKELETONS = new Set(
+  ['tool', 'tools'].flatMap((noun) => ['call', 'calls', 'list', 'lists'].flatMap((verb) => [noun + verb, verb + noun])),
+);
 const NAME_SOURCE: Record<string, string> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
 
 export function inspectClientFrame(
@@ -60,6 +69,9 @@ export function inspectClientFrame(
     parsed = JSON.parse(raw);
   } catch (err) {
     return malformed(errorResponse(null, RpcCode.PARSE_ERROR, `Parse error: ${(err as Error).message}`));
+  }
+  if (nestsDeeperThan(raw)) {
+    return malformed(errorResponse(idOf(parsed), RpcCode.INVALID_REQUEST, `Invalid Request: JSON nested more than ${MAX_JSON_DEPTH} levels deep`));
   }
   if (Array.isArray(parsed)) {
     // Batches were dropped from MCP in 2025-06-18; deciding them as a unit invites smuggling, so refuse each element.
@@ -77,12 +89,12 @@ export function inspectClientFrame(
   const id = kind === 'request' ? (message.id as JsonRpcId) : null;
   const params = isObject(message.params) ? message.params : undefined;
 
-  if (method !== undefined && headers) {
-    const mismatch = checkHeaders(method, params, headers);
+  if (headers) {
+    const mismatch = method === undefined ? headersWithoutMethod(headers) : checkHeaders(method, params, headers);
     if (mismatch) return malformed(errorResponse(id, RpcCode.HEADER_MISMATCH, mismatch));
   }
   if (method !== 'tools/call') {
-    if (method !== undefined && method !== 'tools/list' && GOVERNED.includes(fold(method))) {
+    if (method !== undefined && method !== 'tools/list' && nearMissOfGoverned(method)) {
       return answer(id === null ? null : errorResponse(id, RpcCode.METHOD_NOT_FOUND, `Method not found: ${method}`));
     }
     const listId = method === 'tools/list' && id !== null ? id : undefined;
@@ -101,10 +113,23 @@ export function inspectClientFrame(
   }
   const decision = policy.decide(name);
   const tool = { name, decision };
-  if (decision.action === 'deny') return { kind: 'answer', reply: denialResponse(id, server, name, decision, params), tool, params };
-  if (decision.action === 'hide') return { kind: 'answer', reply: unknownToolResponse(id, name), tool, params };
-  // The upstream receives exactly the object that was decided on, whatever duplicate keys or escapes the bytes held.
-  return { kind: 'forward', raw: JSON.stringify(message), message, tool };
+  const action = decision.action;
+  switch (action) {
+    case 'allow':
+    case 'require_approval':
+      // The upstream receives exactly the object that was decided on, whatever duplicate keys or escapes the bytes held.
+      return { kind: 'forward', raw: JSON.stringify(message), message, tool };
+    case 'deny':
+      return { kind: 'answer', reply: denialResponse(id, server, name, decision, params), tool, params };
+    case 'hide':
+      return { kind: 'answer', reply: unknownToolResponse(id, name), tool, params };
+    default: {
+      // A decision this code does not know (a new action not wired here) refuses; it never forwards.
+      const unknown: never = action;
+      const refusal = { action: 'deny' as const, rule: decision.rule, reason: `unknown decision "${String(unknown)}"` };
+      return { kind: 'answer', reply: denialResponse(id, server, name, refusal, params), tool: { name, decision: refusal }, params };
+    }
+  }
 }
 
 function answer(reply: JsonRpcResponse | JsonRpcResponse[] | null): Verdict {
@@ -137,12 +162,26 @@ function checkHeaders(method: string, params: Record<string, unknown> | undefine
       return `Header mismatch: Mcp-Name "${headers.name}" does not match the body's ${field ? `params.${field}` : 'method, which carries no name'}`;
     }
   }
-  return null;
+  return headers.params ? paramHeaderMismatch(method, params, headers.params) : null;
 }
 
-function fold(method: string): string {
-  return method.normalize('NFKC').replace(/[\s\p{Cf}\p{Cc}]/gu, '').toLowerCase();
+/** A response carries no method: call headers on it could only make a server that reads them see a call. */
+function headersWithoutMethod(headers: StandardHeaders): string | null {
+  if (headers.params) return 'Header mismatch: Mcp-Param-* headers belong to tools/call requests, not responses';
+  if (headers.method === undefined && headers.name === undefined) return null;
+  return 'Header mismatch: Mcp-Method and Mcp-Name belong to requests and notifications; this message has no method';
 }
+
+/** Whether a method that is not exactly governed folds onto one. Called for every other method, so: cheap first. */
+function nearMissOfGoverned(method: string): boolean {
+  // Printable ASCII folds only by losing case and separators, so it cannot fold onto a governed method when it is
+  // shorter than the shortest (toolcall) or has no "l" (every one has "tool"): ping, notifications/progress,
+  // resources/read. Anything else may change under NFKD (ligatures, ㎈), so it is folded.
+  if (PRINTABLE_ASCII.test(method) && (method.length < 8 || !HAS_L.test(method))) return false;
+  return folds(method).some((f) => GOVERNED_SKELETONS.has(f));
+}
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const HAS_L = /[lL]/;
 
 function idOf(value: unknown): JsonRpcId | null {
   if (!isObject(value)) return null;

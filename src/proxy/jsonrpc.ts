@@ -2,6 +2,13 @@
 
 export type JsonRpcId = string | number;
 
+/**
+ * `error.data` of an error answer made by the gateway's own transport when a request may have reached the server
+ * (the connection broke after sending, an HTTP error without a JSON-RPC body): the call's budget is kept. A server
+ * that sends it itself only keeps its own budget spent.
+ */
+export const MAY_HAVE_RUN = { policylayer: 'the request may have reached the server' } as const;
+
 /** Where requests of the 2026-07-28 revision carry their protocol version. */
 export const PROTOCOL_META_KEY = 'io.modelcontextprotocol/protocolVersion';
 

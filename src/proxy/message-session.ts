@@ -14,7 +14,8 @@ import type { CallObservers } from './call-observers.js';
 import type { Gatekeeper } from '../approvals/gatekeeper.js';
 import type { StandardHeaders, Verdict } from './inspect.js';
 import { errorResponse, type JsonRpcId } from './jsonrpc.js';
-import { createRelay, idKey, type Relay } from './relay.js';
+import { createRelay, type Relay } from './relay.js';
+import { idKey } from './pipeline.js';
 
 interface PendingPost {
   res: ServerResponse;

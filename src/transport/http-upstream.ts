@@ -1,7 +1,7 @@
 // Client side of a remote MCP server as a message pipe: Streamable HTTP, falling back to legacy HTTP+SSE.
 import { RpcCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { errorResponse, PROTOCOL_META_KEY, type JsonRpcId } from '../proxy/jsonrpc.js';
+import { errorResponse, MAY_HAVE_RUN, PROTOCOL_META_KEY, type JsonRpcId } from '../proxy/jsonrpc.js';
 import type { MessagePipe } from './message-pipe.js';
 import { createSseParser } from './sse.js';
 
@@ -70,7 +70,7 @@ export function createHttpUpstream({ url, headers, mode, log }: HttpUpstreamOpti
       if (res.status === 202) return;
       if (!res.ok) {
         const text = (await res.text()).slice(0, 500);
-        if (requestId !== undefined) reply(requestId, `upstream answered HTTP ${res.status}: ${text}`);
+        if (requestId !== undefined) reply(requestId, `upstream answered HTTP ${res.status}: ${text}`, true);
         return;
       }
       const type = res.headers.get('content-type') ?? '';
@@ -78,7 +78,7 @@ export function createHttpUpstream({ url, headers, mode, log }: HttpUpstreamOpti
       const body = await res.text();
       if (body.trim()) emit(body, message.method === 'initialize');
     } catch (err) {
-      if (requestId !== undefined) reply(requestId, `upstream ${url} unreachable: ${(err as Error).message}`);
+      if (requestId !== undefined) reply(requestId, `upstream ${url} unreachable: ${(err as Error).message}`, !neverConnected(err));
     } finally {
       if (message.method === 'notifications/initialized' && legacyEndpoint === undefined) void openGetStream();
     }
@@ -99,8 +99,9 @@ export function createHttpUpstream({ url, headers, mode, log }: HttpUpstreamOpti
     pipe.onmessage?.(line);
   }
 
-  function reply(id: JsonRpcId, text: string): void {
-    pipe.onmessage?.(JSON.stringify(errorResponse(id, RpcCode.UPSTREAM_UNAVAILABLE, text)));
+  /** The transport's own error answer; `mayHaveRun` when the request may have reached the server (budget is kept). */
+  function reply(id: JsonRpcId, text: string, mayHaveRun: boolean): void {
+    pipe.onmessage?.(JSON.stringify(errorResponse(id, RpcCode.UPSTREAM_UNAVAILABLE, text, mayHaveRun ? MAY_HAVE_RUN : undefined)));
   }
 
   async function readStream(res: Response, standalone: boolean): Promise<void> {
@@ -169,10 +170,17 @@ export function createHttpUpstream({ url, headers, mode, log }: HttpUpstreamOpti
   async function postLegacy(endpoint: string, raw: string, requestId: JsonRpcId | undefined): Promise<void> {
     const res = await fetch(endpoint, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: raw });
     await res.body?.cancel();
-    if (!res.ok && requestId !== undefined) reply(requestId, `upstream answered HTTP ${res.status}`);
+    if (!res.ok && requestId !== undefined) reply(requestId, `upstream answered HTTP ${res.status}`, true);
   }
 
   return pipe;
+}
+
+/** Errors of fetch that mean no connection was made, so the server cannot have seen the request. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+function neverConnected(err: unknown): boolean {
+  const code = ((err as { cause?: { code?: unknown } }).cause ?? {}).code;
+  return typeof code === 'string' && NOT_CONNECTED.has(code);
 }
 
 /** Which body field the `Mcp-Name` header mirrors, per method (2026-07-28 standard headers). */

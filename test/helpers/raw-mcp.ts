@@ -146,6 +146,16 @@ export function spawnWrap(args: string[]): LineClient {
   return client;
 }
 
+/** `policylayer wrap -c FILE --server NAME`, initialized, stopped when the test ends. */
+export async function openWrap(t: { after(fn: () => Promise<void>): void }, file: string, server: string): Promise<LineClient> {
+  const gw = spawnWrap(['-c', file, '--server', server]);
+  t.after(() => gw.stop());
+  const init = await gw.request(initializeRequest('init'));
+  if (!init.result) throw new Error(`wrap did not initialize: ${JSON.stringify(init)}\n${gw.stderr().slice(-2000)}`);
+  gw.send(initialized);
+  return gw;
+}
+
 export const initializeRequest = (id: number | string = 0): Message => ({
   jsonrpc: '2.0',
   id,

@@ -10,6 +10,8 @@ import { connectV1, http as httpEndpoint } from '../helpers/clients.js';
 import { httpRequest, RECORDER, type HttpReply, type Message } from '../helpers/raw-mcp.js';
 import { eventually, receivedArgs, writePolicy } from '../helpers/limits-rig.js';
 import { toolText } from '../helpers/cli-run.js';
+import { createSqliteApprovalStore } from '../../src/approvals/sqlite.js';
+import { approvalRecord } from '../unit/approval-store-contract.js';
 
 const TOKEN = 'approvals-admin-token-0123456789';
 
@@ -17,14 +19,17 @@ interface Rig {
   base: string;
   mcp: string;
   record: string;
+  /** The SQLite file of gateway.state (sqlite rigs). */
+  state: string;
 }
 
 async function rig(t: TestContext, state: 'sqlite' | 'memory' = 'sqlite'): Promise<Rig> {
   const dir = tempDir('pl-approvals-api-');
   const record = path.join(dir, 'record.jsonl');
+  const stateFile = path.join(dir, 'state.db');
   const file = writePolicy(
     {
-      gateway: { state: state === 'memory' ? 'memory:' : `sqlite:${path.join(dir, 'state.db')}`, admin_token: TOKEN },
+      gateway: { state: state === 'memory' ? 'memory:' : `sqlite:${stateFile}`, admin_token: TOKEN },
       servers: {
         s: {
           command: [process.execPath, RECORDER, 'stdio', '--record', record],
@@ -36,7 +41,7 @@ async function rig(t: TestContext, state: 'sqlite' | 'memory' = 'sqlite'): Promi
   );
   const gw = await startGateway(file, { POLICYLAYER_ADMIN_TOKEN: undefined });
   t.after(() => gw.stop());
-  return { base: gw.url, mcp: `${gw.url}/mcp/s`, record };
+  return { base: gw.url, mcp: `${gw.url}/mcp/s`, record, state: stateFile };
 }
 
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -202,6 +207,34 @@ describe('approvals through the admin API', { concurrency: false }, () => {
     assert.equal(json(await api(r, 'GET', `/admin/approvals/${pending.id}`)).status, 'pending');
     assert.equal((await api(r, 'POST', `/admin/approvals/${pending.id}/approve`, {})).status, 200);
     assert.equal((await call).isError, undefined);
+  });
+
+  test('the list pages: at most `limit` records, and a Link header to the next page while there are more', async (t) => {
+    const r = await rig(t);
+    // Records the gateway shares through its state file, written beside it as another gateway would.
+    const store = createSqliteApprovalStore(r.state);
+    t.after(() => store.close());
+    const now = Date.now();
+    const made: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      const rec = approvalRecord({ created: now + i, binding: `b${i}` });
+      await store.create(rec);
+      made.push(rec.id);
+    }
+    const seen: string[] = [];
+    let route: string | undefined = '/admin/approvals?status=pending';
+    let pages = 0;
+    while (route !== undefined) {
+      const a = await api(r, 'GET', route);
+      assert.equal(a.status, 200, a.text);
+      seen.push(...(json(a) as unknown as Message[]).map((x) => x.id as string));
+      pages++;
+      const next = /^<([^>]+)>; rel="next"$/.exec(String(a.headers.link ?? ''))?.[1];
+      route = next;
+    }
+    assert.equal(pages, 2, 'the default limit of 100, then the last 50');
+    assert.deepEqual(seen, [...made].reverse(), 'every record once, newest first');
+    assert.equal((await api(r, 'GET', '/admin/approvals?after=garbage')).status, 400);
   });
 
   test('with memory: state the API decides what no other process can reach', async (t) => {

@@ -46,7 +46,22 @@ if (problem !== undefined) {
   test('approvals on Redis', (t) => void redisOrSkip(t, problem));
 } else {
   after(() => deleteRedisKeys(RUN_PREFIX));
-  runApprovalStoreContract('redis', (space) => createRedisApprovalStore(SHARED_REDIS, `${RUN_PREFIX}${space}:`));
+  const dump = new Redis(SHARED_REDIS, { lazyConnect: true });
+  dump.on('error', () => undefined);
+  after(() => dump.quit());
+  runApprovalStoreContract('redis', (space) => createRedisApprovalStore(SHARED_REDIS, `${RUN_PREFIX}${space}:`), {
+    // Every hash field and index member under the space's prefix.
+    stored: async (space) => {
+      const out: string[] = [];
+      for (const key of await redisKeysUnder(dump, `${RUN_PREFIX}${space}:`)) {
+        const type = await dump.type(key);
+        if (type === 'hash') out.push(JSON.stringify(await dump.hgetall(key)));
+        else if (type === 'zset') out.push(JSON.stringify(await dump.zrange(key, 0, -1)));
+        else out.push(`${key}: ${type}`);
+      }
+      return out.join('\n');
+    },
+  });
 
   describe('redis approval store', { concurrency: false }, () => {
     const admin = new Redis(SHARED_REDIS, { lazyConnect: true });

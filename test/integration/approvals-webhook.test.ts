@@ -3,8 +3,6 @@
 // changes nothing about the approval; the links show a confirm page on GET and decide once on POST.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,35 +10,13 @@ import { signLink } from '../../src/approvals/webhook.js';
 import { freePort, startGateway, tempDir, type Running } from '../helpers/gateway.js';
 import { connectV1, http as httpEndpoint, type V1Connection } from '../helpers/clients.js';
 import { httpRequest, RECORDER, type Message } from '../helpers/raw-mcp.js';
+import { receiver, type Delivery } from '../helpers/approvals.js';
 import { eventually, receivedArgs, writePolicy } from '../helpers/limits-rig.js';
 import { runCli, toolText } from '../helpers/cli-run.js';
 
 const SECRET = 'webhook-secret-0123456789abcdef';
 // The policy file says ${PL_TEST_WEBHOOK_SECRET}; the gateway and the CLI both read it from the environment.
 process.env.PL_TEST_WEBHOOK_SECRET = SECRET;
-
-interface Delivery {
-  at: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** A webhook receiver on a free port: records every delivery, answers the queued statuses first, then 200. */
-async function receiver(t: TestContext, statuses: number[] = []): Promise<{ url: string; deliveries: Delivery[]; statuses: number[] }> {
-  const deliveries: Delivery[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => {
-      deliveries.push({ at: Date.now(), headers: req.headers, body });
-      res.writeHead(statuses.shift() ?? 200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/approvals`, deliveries, statuses };
-}
 
 interface Rig {
   file: string;

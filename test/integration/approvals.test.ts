@@ -8,9 +8,10 @@ import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI, startGateway, tempDir } from '../helpers/gateway.js';
 import { connectV1, http } from '../helpers/clients.js';
-import { RECORDER, type Message } from '../helpers/raw-mcp.js';
-import { receivedArgs, writePolicy } from '../helpers/limits-rig.js';
-import { runCli, toolText } from '../helpers/cli-run.js';
+import { RECORDER } from '../helpers/raw-mcp.js';
+import { eventually, receivedArgs, writePolicy } from '../helpers/limits-rig.js';
+import { toolText } from '../helpers/cli-run.js';
+import { approvalsCli, listed, pendingFor } from '../helpers/approvals.js';
 
 
 interface Rig {
@@ -43,26 +44,7 @@ async function rig(t: TestContext): Promise<Rig> {
   return { file, record, url: `${gw.url}/mcp/s` };
 }
 
-const cli = (...args: string[]) => runCli('approvals', ...args);
-
-async function listed(file: string, ...flags: string[]): Promise<Message[]> {
-  const r = await cli('list', '-c', file, '--json', ...flags);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Message[];
-}
-
-/** The pending approval for `tool` once the gateway has created it. */
-async function pendingFor(file: string, tool: string, args?: Record<string, unknown>): Promise<Message> {
-  let found: Message | undefined;
-  const end = Date.now() + 10_000;
-  while (!found) {
-    found = (await listed(file)).find((r) => r.tool === tool && (!args || JSON.stringify(r.args) === JSON.stringify(args)));
-    if (found) break;
-    if (Date.now() > end) assert.fail(`no pending approval for ${tool}`);
-    await sleep(100);
-  }
-  return found;
-}
+const cli = approvalsCli;
 
 const text = toolText;
 
@@ -96,6 +78,21 @@ describe('require_approval through a running gateway', { concurrency: false }, (
     const again = await cli('deny', pending.id, '-c', r.file, '--reason', 'too late');
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already approved \(by alice via cli/);
+  });
+
+  test('a held call that asked for progress gets its first notification at once, before anyone decides', async (t) => {
+    const r = await rig(t);
+    const c = await connectV1(http(r.url));
+    t.after(() => c.close());
+    const progress: { progress: number; message?: string | undefined }[] = [];
+    const call = c.client.callTool({ name: 'pay', arguments: { amount: 3 } }, undefined, { timeout: 60_000, onprogress: (p) => progress.push(p) });
+    const pending = await pendingFor(r.file, 'pay');
+    await eventually('the first progress notification', () => progress.length > 0, 20_000);
+    // Not yet decided: the first notification is the one sent when the call was held, not one after an interval.
+    assert.equal(progress[0]!.progress, 0);
+    assert.match(progress[0]!.message ?? '', new RegExp(`approval ${pending.id}`));
+    assert.equal((await cli('approve', pending.id, '-c', r.file)).code, 0);
+    assert.match(text(await call), /paid 3/);
   });
 
   test('deny answers [POLICY DENIED] with the approver\'s reason; a timeout denies; nothing reaches the server', async (t) => {

@@ -1,11 +1,12 @@
 // Spend caps through `policylayer start` (stdio and HTTP servers) and `wrap`: cost read from the arguments (fail
-// closed when it cannot be), reservation before forwarding, rollback when the server fails or the call is cancelled.
+// closed when it cannot be), reservation before forwarding, rollback only when the server answered an error; a call
+// cancelled after forwarding keeps its budget.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, tempDir } from '../helpers/gateway.js';
-import { call, initializeRequest, initialized, RECORDER, resultText, spawnWrap, startRecorderHttp, type Message } from '../helpers/raw-mcp.js';
+import { call, openWrap, RECORDER, resultText, startRecorderHttp, type Message } from '../helpers/raw-mcp.js';
 import { assertLimitDenial, callTool, isDenied, openSession, post, receivedArgs, writePolicy } from '../helpers/limits-rig.js';
 
 const PAY = { action: 'allow', quota: { max: 100, window: '1h', cost: 'args.amount' } };
@@ -38,10 +39,7 @@ async function route(t: TestContext, via: Via): Promise<Route> {
   const file = writePolicy({ gateway: { state: 'memory:' }, servers: { s: { ...upstream, tools: { pay: PAY } } } }, dir);
   let n = 0;
   if (via === 'wrap') {
-    const gw = spawnWrap(['-c', file, '--server', 's']);
-    t.after(() => gw.stop());
-    await gw.request(initializeRequest('init'));
-    gw.send(initialized);
+    const gw = await openWrap(t, file, 's');
     return {
       record,
       pay: (args) => gw.request(call(`p${++n}`, 'pay', args)),
@@ -151,17 +149,19 @@ for (const via of VIAS) {
       assert.deepEqual(amounts(r), [60]);
     });
 
-    test('a call cancelled by the client gives its budget back', async (t) => {
+    test('a call cancelled after it was forwarded keeps its budget: the server may still run it', async (t) => {
       const r = await route(t, via);
-      // The fixture holds the answer 1 s and, as the spec asks, drops it when the request is cancelled.
+      // The fixture holds the answer 1 s and drops it when the request is cancelled; a careless server would run it
+      // all the same, and the gateway cannot tell the two apart.
       await r.payThenCancel({ amount: 80, delayMs: 1000 });
       await sleep(100);
       assert.deepEqual(amounts(r), [80], 'the call was forwarded before it was cancelled');
-      paid(await r.pay({ amount: 90 }), 90);
-      // Also once the held call would have been answered: the cancelled 80 never come back.
+      assertLimitDenial(await r.pay({ amount: 90 }), RULE, LIMIT, HOUR);
+      // Also once the held call would have been answered: the cancelled 80 stay spent.
       await sleep(1000);
-      paid(await r.pay({ amount: 10 }), 10);
+      paid(await r.pay({ amount: 20 }), 20);
       assertLimitDenial(await r.pay({ amount: 1 }), RULE, LIMIT, HOUR);
+      assert.deepEqual(amounts(r), [80, 20]);
     });
   });
 }

@@ -5,18 +5,11 @@ import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from '../helpers/gateway.js';
-import { call, initializeRequest, initialized, RECORDER, resultText, spawnWrap, type LineClient } from '../helpers/raw-mcp.js';
+import { call, openWrap, RECORDER, resultText, type LineClient } from '../helpers/raw-mcp.js';
 import { assertLimitDenial, receivedArgs, writePolicy } from '../helpers/limits-rig.js';
 
 /** A wrap process in front of the recording fixture (its own child), initialized. */
-async function wrap(t: TestContext, file: string): Promise<LineClient> {
-  const gw = spawnWrap(['-c', file, '--server', 's']);
-  t.after(() => gw.stop());
-  const init = await gw.request(initializeRequest('init'));
-  assert.ok(init.result, JSON.stringify(init));
-  gw.send(initialized);
-  return gw;
-}
+const wrap = (t: TestContext, file: string): Promise<LineClient> => openWrap(t, file, 's');
 
 let n = 0;
 const echo = (gw: LineClient, text: string) => gw.request(call(`e${++n}`, 'echo', { text }));

@@ -1,18 +1,26 @@
 // The ApprovalStore contract, one suite for every driver: call runApprovalStoreContract() from a driver's test file.
 //
-//   runApprovalStoreContract('redis', (space) => createRedisApprovalStore(URL, `${RUN_PREFIX}${space}:`));
+//   runApprovalStoreContract('redis', (space) => createRedisApprovalStore(URL, `${RUN_PREFIX}${space}:`), { stored });
 //
 // `open(space)` is called with a fresh `space` per test; every store opened with the same space shares the backing
 // data (same file, same Redis prefix) exactly like gateway replicas and the CLI do. A memory driver returns the same
 // instance for the same space: its approvals live in one process. Time is passed explicitly (`now`) where the
-// contract is about deadlines; watching uses real time (a decision must be heard within 2 s).
+// contract is about deadlines; watching uses real time (a decision must be heard within 2 s). `stored(space)`, when
+// the driver has one, returns everything it wrote for a space as text (files, keys), to prove what it never holds.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ApprovalDecision, ApprovalRecord, ApprovalStore } from '../../src/approvals/store.js';
+import { newApprovalRecord, type HeldCall } from '../../src/approvals/held-call.js';
+import { allRecords, cursorOf, type ApprovalDecision, type ApprovalRecord, type ApprovalStore } from '../../src/approvals/store.js';
+import { createRedactor } from '../../src/audit/redact.js';
 
 export type OpenApprovalStore = (space: string) => Promise<ApprovalStore>;
+
+export interface ContractOptions {
+  cleanup?: () => Promise<void>;
+  stored?: (space: string) => Promise<string>;
+}
 
 const MINUTE = 60_000;
 /** How soon a watcher must hear a decision made elsewhere. */
@@ -49,7 +57,7 @@ async function until(what: string, check: () => boolean, ms = HEARD_WITHIN_MS): 
   }
 }
 
-export function runApprovalStoreContract(name: string, open: OpenApprovalStore, cleanup?: () => Promise<void>): void {
+export function runApprovalStoreContract(name: string, open: OpenApprovalStore, { cleanup, stored }: ContractOptions = {}): void {
   describe(`ApprovalStore contract: ${name}`, { concurrency: false }, () => {
     if (cleanup) after(cleanup);
 
@@ -65,7 +73,7 @@ export function runApprovalStoreContract(name: string, open: OpenApprovalStore, 
       t.after(async () => {
         for (const s of stores) await s.close();
       });
-      return { store: await replica(), replica };
+      return { space, store: await replica(), replica };
     }
 
     it('create/get returns the record exactly as created, the arguments byte for byte; unknown ids are undefined', async (t) => {
@@ -101,6 +109,68 @@ export function runApprovalStoreContract(name: string, open: OpenApprovalStore, 
       assert.deepEqual(ids(await store.list({ status: 'pending', limit: 2 })), [r4.id, r2.id]);
       const listed = (await store.list({ status: 'denied' }))[0];
       assert.equal(listed?.decided?.reason, 'no', 'listed records are whole');
+    });
+
+    it('list pages from a cursor: every record exactly once, newest first, ties by id, records decided meanwhile included', async (t) => {
+      const { store, replica } = await setup(t);
+      const t0 = Date.now();
+      // 250 records, pairs created in the same millisecond (ties are ordered by id), every third one decided.
+      const made = Array.from({ length: 250 }, (_, i) => approvalRecord({ created: t0 + Math.floor(i / 2), binding: `b${i}` }));
+      for (const [i, r] of made.entries()) {
+        await store.create(r);
+        if (i % 3 === 0) await store.decide(r.id, deny('no'), t0 + 1000);
+      }
+      const order = [...made].sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1)).map((r) => r.id);
+      const other = await replica();
+      const firstPage = await other.list();
+      assert.deepEqual(firstPage.map((r) => r.id), order.slice(0, 100), 'the default limit is 100');
+      assert.deepEqual((await other.list({ after: cursorOf(firstPage.at(-1)!), limit: 7 })).map((r) => r.id), order.slice(100, 107));
+      const all: string[] = [];
+      for await (const r of allRecords(other, undefined, 30)) all.push(r.id);
+      assert.deepEqual(all, order);
+      // Deciding records while paging through the pending ones skips none of the rest.
+      const pendingOrder = order.filter((id) => made.findIndex((r) => r.id === id) % 3 !== 0);
+      const seen: string[] = [];
+      for await (const r of allRecords(other, 'pending', 40)) {
+        seen.push(r.id);
+        await store.decide(r.id, approve());
+      }
+      assert.deepEqual(seen, pendingOrder);
+      assert.deepEqual(await other.list({ status: 'pending' }), []);
+    });
+
+    it('a record made from a held call keeps no secret: approvers see [REDACTED]; the binding is over the real values', async (t) => {
+      const { space, store, replica } = await setup(t);
+      const key = `k-${randomBytes(8).toString('hex')}`;
+      const held = (secret: string): HeldCall => ({
+        server: 'payments',
+        tool: 'pay',
+        params: { name: 'pay', arguments: { amount: 5, api_key: secret, memo: `use sk-${secret}abcdefghij now` }, input: { password: secret } },
+        agent: 'agent-1',
+        rule: 'servers.payments.tools.pay',
+        approval: { mode: 'async', timeoutMs: MINUTE },
+      });
+      const redact = createRedactor();
+      const r = newApprovalRecord(held(key), redact, Date.now());
+      await store.create(r);
+      const got = await (await replica()).get(r.id);
+      assert.deepEqual(got?.args, { amount: 5, api_key: '[REDACTED]', memo: 'use [REDACTED] now' });
+      assert.deepEqual(got?.otherParams, { input: { password: '[REDACTED]' } });
+      assert.notEqual(newApprovalRecord(held(`${key}x`), redact, Date.now()).binding, r.binding, 'another secret is another call');
+      if (stored) assert.ok(!(await stored(space)).includes(key), `the ${name} store holds the secret`);
+    });
+
+    it('list with a status filter finds the matching records however many others are newer', async (t) => {
+      const { store } = await setup(t);
+      const t0 = Date.now();
+      const old = approvalRecord({ created: t0, binding: 'old' });
+      await store.create(old);
+      // More decided records than any driver looks at in one step (Redis walks its index in bounded scripts).
+      for (let i = 1; i <= 5100; i++) {
+        await store.create(approvalRecord({ created: t0 + i, binding: `n${i}`, status: 'denied', decided: { at: t0 + i, by: 'bob', via: 'api', reason: 'no' } }));
+      }
+      assert.deepEqual((await store.list({ status: 'pending' })).map((r) => r.id), [old.id]);
+      assert.equal((await store.list({ status: 'denied', limit: 1000 })).length, 1000);
     });
 
     it('decide applies exactly one decision when replicas decide the same approval at the same moment', async (t) => {

@@ -1,5 +1,5 @@
 // The memory and SQLite ApprovalStores against the contract suite (two SQLite stores on one file are replicas).
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createMemoryApprovalStore } from '../../src/approvals/memory.js';
 import { createSqliteApprovalStore } from '../../src/approvals/sqlite.js';
@@ -16,8 +16,13 @@ runApprovalStoreContract('memory', async (space) => {
 });
 
 const dir = tempDir('pl-approval-stores-');
-runApprovalStoreContract(
-  'sqlite',
-  async (space) => createSqliteApprovalStore(path.join(dir, `${space}.db`)),
-  async () => rmSync(dir, { recursive: true, force: true }),
-);
+runApprovalStoreContract('sqlite', async (space) => createSqliteApprovalStore(path.join(dir, `${space}.db`)), {
+  cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  // The database and its write-ahead log, as bytes: a value written once stays in one of them.
+  stored: async (space) =>
+    ['', '-wal']
+      .map((suffix) => path.join(dir, `${space}.db${suffix}`))
+      .filter((file) => existsSync(file))
+      .map((file) => readFileSync(file, 'latin1'))
+      .join('\n'),
+});

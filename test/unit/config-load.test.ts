@@ -49,6 +49,7 @@ describe('parseConfig', () => {
         allowed_hosts: [],
         allowed_origins: [],
         max_message_bytes: 4 * 1024 * 1024,
+        sessions: { max: 1000, max_per_client: 100, spawn_rate: 20, spawn_burst: 40, idle_timeout: '30m' },
         state: 'sqlite:.policylayer/state.db',
         state_prefix: 'policylayer:',
         fail_mode: 'closed',

@@ -8,6 +8,7 @@ import { decodeMcpHeader } from '../../src/proxy/http-util.js';
 import { inspectClientFrame, type StandardHeaders, type Verdict } from '../../src/proxy/inspect.js';
 import { createRelay } from '../../src/proxy/relay.js';
 import type { MessagePipe } from '../../src/transport/message-pipe.js';
+import { methodSpellings } from '../helpers/spellings.js';
 
 const config = ConfigSchema.parse({
   version: 1,
@@ -222,6 +223,39 @@ describe('tools/call notifications and near-miss methods', () => {
     });
   }
 
+  test('every generated spelling of tools/call and tools/list (separators, word order, singular, look-alikes, …) is refused', () => {
+    for (const governed of ['tools/call', 'tools/list']) {
+      const spellings = methodSpellings(governed);
+      assert.ok(spellings.length > 200, `only ${spellings.length} spellings of ${governed}`);
+      for (const method of spellings) {
+        const v = inspect(JSON.stringify({ jsonrpc: '2.0', id: 11, method, params: { name: 'ok' } }));
+        assert.equal(v.kind, 'answer', `${JSON.stringify(method)} was forwarded`);
+        const e = errorOf(v);
+        assert.deepEqual([e.id, e.error.code], [11, -32601], JSON.stringify(method));
+        assert.deepEqual(inspect(JSON.stringify({ jsonrpc: '2.0', method, params: { name: 'ok' } })), { kind: 'answer', reply: null }, `notification ${JSON.stringify(method)}`);
+      }
+    }
+  });
+
+  test('the spellings the README names are refused', () => {
+    for (const method of ['tools.call', 'tools_call', 'toolscall', 'call_tool', 'tools\\call', 'tools//call', 't\u043E\u043Els/call', 'tools\uFF0Fcall', 'toolCall', 'listTools', 'tool/list']) {
+      assert.equal(errorOf(inspect(JSON.stringify({ jsonrpc: '2.0', id: 12, method }))).error.code, -32601, JSON.stringify(method));
+    }
+  });
+
+  test('methods that merely contain the words are forwarded', () => {
+    const methods = [
+      'initialize', 'ping', 'notifications/initialized', 'notifications/cancelled', 'notifications/progress', 'notifications/message',
+      'notifications/tools/list_changed', 'notifications/resources/list_changed', 'notifications/prompts/list_changed', 'notifications/roots/list_changed',
+      'resources/list', 'resources/templates/list', 'resources/read', 'resources/subscribe', 'prompts/list', 'prompts/get', 'completion/complete',
+      'logging/setLevel', 'sampling/createMessage', 'elicitation/create', 'roots/list', 'tasks/get', 'tasks/list', 'tasks/cancel', 'server/discover',
+      'tools/callback', 'mytools/call', 'tools/call/v2', 'tools/listing', 'x-vendor/tools', 'tool', 'call', 'list',
+    ];
+    for (const method of methods) {
+      assert.equal(inspect(JSON.stringify({ jsonrpc: '2.0', id: 13, method, params: {} })).kind, 'forward', method);
+    }
+  });
+
   test('padding a near miss past 64 characters does not get it through', () => {
     for (const method of ['tools/call' + ' '.repeat(60), 'tools/call' + '\u200B'.repeat(60), 'Tools/Call' + '\t'.repeat(100)]) {
       const v = inspect(JSON.stringify({ jsonrpc: '2.0', id: 10, method, params: { name: 'denied' } }));
@@ -281,6 +315,23 @@ describe('Mcp-Method / Mcp-Name headers that disagree with the body', () => {
       assert.equal((v as { malformed?: boolean }).malformed, true, 'HTTP answers it with 400');
     });
   }
+
+  test('a near-miss method is refused even when Mcp-Method agrees with it', () => {
+    for (const method of ['tools.call', 'call_tool', 'Tools/List']) {
+      const v = inspect(body(method, { name: 'ok' }), { method });
+      assert.equal(errorOf(v).error.code, -32601, method);
+    }
+  });
+
+  test('Mcp-Method or Mcp-Name on a frame without a method (a response) is refused, never forwarded with it', () => {
+    const response = '{"jsonrpc":"2.0","id":1,"result":{}}';
+    for (const headers of [{ method: 'tools/call' }, { name: 'denied' }, { method: 'tools/call', name: 'denied' }]) {
+      const v = inspect(response, headers);
+      assert.equal(errorOf(v).error.code, -32020, JSON.stringify(headers));
+      assert.equal((v as { malformed?: boolean }).malformed, true);
+    }
+    assert.equal(inspect(response, { trace: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } }).kind, 'forward');
+  });
 
   test('headers that agree with the body are accepted, base64 form included', () => {
     assertForwardedAsDecided(inspect(body('tools/call', { name: 'ok' }), { method: 'tools/call', name: 'ok' }));

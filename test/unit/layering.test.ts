@@ -29,3 +29,15 @@ test('src/transport knows no policy: it frames messages and nothing else', () =>
     assert.ok(!/policy|admission|inspect/.test(spec), `${file} imports ${spec}`);
   }
 });
+
+test('one call pipeline: only src/proxy/pipeline.ts inspects, holds and admits calls', () => {
+  const steps = /\b(inspectClientFrame|gateVerdict|admitVerdict|observeVerdict)\b/;
+  const proxy = path.join(ROOT, 'src/proxy');
+  const users = readdirSync(proxy)
+    .filter((f) => f.endsWith('.ts'))
+    .filter((f) => readFileSync(path.join(proxy, f), 'utf8').split('\n').some((line) => steps.test(line) && !/^\s*(\/\/|\*|\/\*\*)/.test(line) && !/^export (async )?function/.test(line)));
+  // Each step's own module defines it; the pipeline is the only other module that may call one.
+  const allowed = new Set(['admission.ts', 'approval-gate.ts', 'call-observers.ts', 'inspect.ts', 'pipeline.ts']);
+  assert.ok(users.includes('pipeline.ts'), 'the pipeline uses the steps: the scan is broken');
+  for (const file of users) assert.ok(allowed.has(file), `src/proxy/${file} calls a step of the call pipeline itself; go through createCallPipeline`);
+});

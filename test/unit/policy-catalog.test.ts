@@ -218,6 +218,20 @@ describe('look-alike names of a changed or critical tool', () => {
     }
   });
 
+  test('by_risk: a spelling of a limited tool gets its limits, and the catalogue still decides what the spelling is', () => {
+    const yaml = '    default: by_risk\n    tools:\n      ratey: { action: allow, rate_limit: { max: 2, window: 60 } }\n';
+    const p = policyOf(yaml, fakeCatalog({ ...CATALOG, Ratey: entry('Read', 'Low') }).lookup);
+    const paths = (tool: string) => (p.decide(tool).limits ?? []).map((l) => l.path);
+    // Not in the catalogue: counts as Critical (held for a person), and once approved it still counts against ratey.
+    assert.deepEqual([p.decide('RATEY').action, p.decide('RATEY').rule], ['require_approval', 'servers.gh.by_risk.Critical']);
+    assert.deepEqual(paths('RATEY'), ['servers.gh.tools.ratey.rate_limit']);
+    // Listed and Low: allowed, on ratey's counter, with the catalogue's label kept.
+    assert.deepEqual([p.decide('Ratey').action, p.decide('Ratey').rule], ['allow', 'servers.gh.tools.ratey']);
+    assert.deepEqual(paths('Ratey'), ['servers.gh.tools.ratey.rate_limit']);
+    assert.equal(p.decide('Ratey').classified?.risk, 'Low');
+    assert.deepEqual(paths('ratey'), ['servers.gh.tools.ratey.rate_limit']);
+  });
+
   test('block: a look-alike of a changed tool is not allowed', () => {
     const blocked = { ...CATALOG, delete_repo: entry('Destructive', 'Critical', [], 'changed') };
     for (const yaml of ['    on_tool_change: block\n', '    default: by_risk\n    on_tool_change: block\n']) {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { compilePolicy, type ServerPolicy } from '../../src/policy/compile.js';
-import { skeleton } from '../../src/policy/names.js';
+import { folds, skeleton } from '../../src/policy/names.js';
+import { SEPARATORS, toolSpellings } from '../helpers/spellings.js';
 
 function policyOf(server: Record<string, unknown>): ServerPolicy {
   const config = ConfigSchema.parse({ version: 1, servers: { s: { command: ['node', 'x.js'], ...server } } });
@@ -128,10 +129,15 @@ describe('ordinary names decide as written', () => {
   });
 
   test('names unrelated to any strict rule keep the default and carry no look-alike note', () => {
-    for (const name of ['read_file', 'list_files', 'deleted', 'file_delete', 'delete_files', 'echo2', 'drop', 'secret_tools', 'ünïcödé_tool', '工具']) {
+    for (const name of ['read_file', 'list_files', 'deleted', 'file_delete', 'delete_files', 'echo2', 'secret_tools', 'ünïcödé_tool', '工具']) {
       const d = p.decide(name);
       assert.deepEqual([d.action, d.rule, d.reason], ['allow', 'servers.s.default', undefined], name);
     }
+  });
+
+  test('separators in a glob are optional too: a careless server reads "dropdown" as drop_down', () => {
+    // Changed with issue 13: "drop" used to keep the default. Folded, it is drop_ — a name drop_* denies.
+    for (const name of ['dropdown', 'DropTable', 'drop', 'drop.x']) assert.deepEqual([p.decide(name).action, p.decide(name).rule], ['deny', 'servers.s.tools.drop_*'], name);
   });
 
   test('rules match their exact names', () => {
@@ -166,12 +172,127 @@ describe('ordinary names decide as written', () => {
 
 describe('skeleton', () => {
   test('folds case, invisibles, width, look-alikes and separators onto one form', () => {
-    for (const name of Object.values(DELETE_FILE_TRICKS)) assert.equal(skeleton(name), 'delete_file', JSON.stringify(name));
+    for (const name of Object.values(DELETE_FILE_TRICKS)) assert.equal(skeleton(name), skeleton('delete_file'), JSON.stringify(name));
+  });
+
+  test('every generated spelling folds onto the name it imitates', () => {
+    for (const name of ['ratey', 'pay', 'delete_file', 'read_file', 'get-env', 'list.items', 'a1_b2', 'Get_Thing', 'ZAP_ME']) {
+      const spellings = toolSpellings(name);
+      assert.ok(spellings.length > 60, `${name}: only ${spellings.length} spellings`);
+      for (const s of spellings) assert.ok(folds(s).includes(skeleton(name)), `${JSON.stringify(s)} does not fold onto ${name}: ${JSON.stringify(folds(s))}`);
+    }
+  });
+
+  test('drops every separator and punctuation mark, as the loosest servers do (changed with issue 13: a_b and ab were apart)', () => {
+    for (const sep of SEPARATORS) assert.equal(skeleton(`a${sep}b`), 'ab', JSON.stringify(sep));
+    assert.equal(skeleton('a_b'), skeleton('ab'));
   });
 
   test('keeps names that are really different apart', () => {
     assert.notEqual(skeleton('delete_file'), skeleton('delete_files'));
     assert.notEqual(skeleton('read'), skeleton('reads'));
-    assert.notEqual(skeleton('a_b'), skeleton('ab'));
+    assert.notEqual(skeleton('ab'), skeleton('ba'));
+    assert.notEqual(skeleton('pay'), skeleton('play'));
+    assert.notEqual(skeleton('v0'), skeleton('vo'), 'digits are not letters');
+    assert.notEqual(skeleton('工具'), skeleton('工作'));
+    assert.deepEqual(folds('工具'), ['工具'], 'a name with no ASCII letter is not folded onto the empty name');
   });
+
+  test('folds: the skeleton, and what an ASCII-only slugifier keeps of a name beyond ASCII', () => {
+    assert.deepEqual(folds('Pay_Now'), ['paynow']);
+    assert.deepEqual(folds('payé'), ['paye', 'pay']);
+    assert.deepEqual(folds('pa\u0434y'), ['paдy', 'pay']);
+    assert.deepEqual(folds('pay\u4E2D'), ['pay\u4E2D', 'pay']);
+    assert.deepEqual(folds('\u0440\u0430y'), ['pay'], 'look-alikes map to Latin in both');
+    assert.deepEqual(folds('\u03F2all'), ['call'], 'lunate sigma is a c, though NFKD makes it a sigma');
+  });
+});
+
+/** Paths of the limits a decision carries, sorted. */
+const limitPaths = (p: ServerPolicy, name: string) => (p.decide(name).limits ?? []).map((l) => l.path).sort();
+
+describe('every spelling of a limited tool is bound by its limits, on the same counters', () => {
+  const p = policyOf({
+    default: 'allow',
+    all_tools: { rate_limit: { max: 1000, window: 60 } },
+    tools: {
+      ratey: { action: 'allow', rate_limit: { max: 2, window: 60 } },
+      pay: { action: 'allow', quota: { max: 100, window: '1h', cost: 'args.amount' } },
+      'quick_*': { action: 'allow', rate_limit: { max: 5, window: 60 } },
+    },
+  });
+  const cases: [string, string][] = [
+    ['ratey', 'servers.s.tools.ratey.rate_limit'],
+    ['pay', 'servers.s.tools.pay.quota'],
+    ['quick_run', 'servers.s.tools.quick_*.rate_limit'],
+  ];
+
+  for (const [name, limit] of cases) {
+    test(`${name}: every generated spelling carries ${limit} (the key of its counter) and the server's limit once`, () => {
+      assert.deepEqual(limitPaths(p, name), [limit, 'servers.s.all_tools.rate_limit'].sort());
+      for (const s of toolSpellings(name)) {
+        const d = p.decide(s);
+        assert.equal(d.action, 'allow', JSON.stringify(s));
+        assert.deepEqual(limitPaths(p, s), limitPaths(p, name), `${JSON.stringify(s)} escapes ${limit} (rule ${d.rule})`);
+      }
+    });
+  }
+
+  test('the decision names the rule it imitates and says why its limits apply', () => {
+    const d = p.decide('RATEY');
+    assert.equal(d.rule, 'servers.s.tools.ratey');
+    assert.match(d.reason ?? '', /differs from servers\.s\.tools\.ratey only by case/);
+  });
+
+  test('unrelated names keep only the server limit', () => {
+    for (const name of ['rate', 'rateys', 'play', 'quick', 'list_files']) {
+      assert.deepEqual(limitPaths(p, name), name === 'quick' ? ['servers.s.all_tools.rate_limit', 'servers.s.tools.quick_*.rate_limit'] : ['servers.s.all_tools.rate_limit'], name);
+    }
+  });
+});
+
+describe('every spelling of a denied, held or hidden tool is refused or held the same way', () => {
+  const p = policyOf({
+    default: 'allow',
+    tools: {
+      delete_file: { action: 'deny', reason: 'deleting is for humans' },
+      wire_money: { action: 'require_approval', approval_timeout: '5m', quota: { max: 10, window: '1d', cost: 1 } },
+      'drop_*': 'deny',
+      '*_secret': 'hide',
+    },
+    hide: ['debug_dump'],
+  });
+  const cases: [string, string, string][] = [
+    ['delete_file', 'deny', 'servers.s.tools.delete_file'],
+    ['wire_money', 'require_approval', 'servers.s.tools.wire_money'],
+    ['drop_table', 'deny', 'servers.s.tools.drop_*'],
+    ['get_secret', 'hide', 'servers.s.tools.*_secret'],
+    ['debug_dump', 'hide', 'servers.s.hide[0]'],
+  ];
+  for (const [name, action, rule] of cases) {
+    test(`${name}: ${action} by ${rule} for every generated spelling`, () => {
+      for (const s of toolSpellings(name)) {
+        const d = p.decide(s);
+        assert.deepEqual([d.action, d.rule], [action, rule], JSON.stringify(s));
+        if (action === 'require_approval') {
+          assert.equal(d.approval?.timeoutMs, 300_000);
+          assert.deepEqual(limitPaths(p, s), ['servers.s.tools.wire_money.quota']);
+        }
+        if (action === 'hide') assert.equal(p.isVisible(s), false, JSON.stringify(s));
+      }
+    });
+  }
+});
+
+describe('no spelling of an allowed tool borrows its allow rule', () => {
+  const p = policyOf({ default: 'deny', tools: { echo: 'allow', 'read_*': { action: 'allow', rate_limit: { max: 9, window: 60 } } } });
+  for (const name of ['echo', 'read_file']) {
+    test(`${name}: every generated spelling falls to the default deny`, () => {
+      for (const s of toolSpellings(name)) {
+        // A spelling that still starts with "read_" is matched by the glob as written, which allows it.
+        const expected = s.startsWith('read_') ? ['allow', 'servers.s.tools.read_*'] : ['deny', 'servers.s.default'];
+        assert.deepEqual([p.decide(s).action, p.decide(s).rule], expected, JSON.stringify(s));
+      }
+    });
+  }
 });

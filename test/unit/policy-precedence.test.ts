@@ -161,3 +161,98 @@ describe('globs', () => {
     assert.equal(p.decide('aaa').action, 'deny');
   });
 });
+
+describe('which rules bind a name that folds onto a rule', () => {
+  const paths = (p: ServerPolicy, tool: string) => (p.decide(tool).limits ?? []).map((l) => l.path).sort();
+  const rl = (max: number) => ({ action: 'allow', rate_limit: { max, window: 60 } });
+
+  test('both allow with different limits: the spelling carries both, the exact names keep their own', () => {
+    const p = policyOf({ tools: { '*': rl(50), ratey: rl(2) } });
+    assert.deepEqual(verdict(p, 'RATEY'), ['allow', 'servers.s.tools.ratey']);
+    assert.deepEqual(paths(p, 'RATEY'), ['servers.s.tools.*.rate_limit', 'servers.s.tools.ratey.rate_limit']);
+    assert.deepEqual(paths(p, 'ratey'), ['servers.s.tools.ratey.rate_limit'], 'an exact name still beats a glob');
+    assert.deepEqual(paths(p, 'other'), ['servers.s.tools.*.rate_limit']);
+  });
+
+  test('the folded rule holds for approval: the spelling is held by it, and keeps the limits it had as written', () => {
+    const p = policyOf({ tools: { '*': rl(50), pay: { action: 'require_approval', approval_timeout: '2m', quota: { max: 100, window: '1h', cost: 'args.amount' } } } });
+    const d = p.decide('PAY');
+    assert.deepEqual([d.action, d.rule, d.approval?.timeoutMs], ['require_approval', 'servers.s.tools.pay', 120_000]);
+    assert.deepEqual(paths(p, 'PAY'), ['servers.s.tools.*.rate_limit', 'servers.s.tools.pay.quota']);
+  });
+
+  test('the name as written is held for approval: still held, and the folded rule\'s limits apply once approved', () => {
+    const p = policyOf({ default: 'require_approval', tools: { ratey: rl(2) } });
+    const d = p.decide('Ratey');
+    assert.deepEqual([d.action, d.rule], ['require_approval', 'servers.s.default']);
+    assert.ok(d.approval, 'a held call carries its approval rule');
+    assert.deepEqual(paths(p, 'Ratey'), ['servers.s.tools.ratey.rate_limit']);
+  });
+
+  test('both held for approval with different settings: the stricter of each', () => {
+    const p = policyOf({
+      tools: {
+        '*': { action: 'require_approval', approval_timeout: '1m', approval_mode: 'async', approval_ttl: '10m' },
+        pay: { action: 'require_approval', approval_timeout: '10m', approval_mode: 'hold', approval_ttl: '5m' },
+        payout: { action: 'require_approval', approval_mode: 'async' },
+      },
+    });
+    assert.deepEqual(p.decide('PAY').approval, { timeoutMs: 60_000, mode: 'hold', ttlMs: 300_000 });
+    assert.deepEqual(p.decide('PAYOUT').approval, { timeoutMs: 60_000, mode: 'async' }, 'no ttl unless both rules give one');
+    assert.deepEqual(p.decide('pay').approval, { timeoutMs: 600_000, mode: 'hold', ttlMs: 300_000 }, 'the exact name keeps its rule');
+  });
+
+  test('the folded rule is a glob: its limits bind the spelling, on the glob\'s counter', () => {
+    const p = policyOf({ tools: { 'quick_*': rl(5), 'slow_?': rl(1) } });
+    for (const name of ['Quick_Run', 'QUICK-RUN', 'quickrun', 'qu\u0456ck.run']) assert.deepEqual(paths(p, name), ['servers.s.tools.quick_*.rate_limit'], name);
+    for (const name of ['SLOW_A', 'slowa', 'slow']) assert.deepEqual(paths(p, name), ['servers.s.tools.slow_?.rate_limit'], name);
+  });
+
+  test('an exact rule and another rule of the same folded name: each spelling, the exact ones too, is bound by both', () => {
+    const p = policyOf({ tools: { read_file: rl(2), Read_File: rl(5), get_thing: 'allow', 'Get-Thing': { action: 'deny', reason: 'no' } } });
+    for (const name of ['read_file', 'Read_File', 'READ_FILE', 'read-file']) {
+      assert.equal(p.decide(name).action, 'allow', name);
+      assert.deepEqual(paths(p, name), ['servers.s.tools.Read_File.rate_limit', 'servers.s.tools.read_file.rate_limit'], name);
+    }
+    assert.equal(p.decide('read_file').rule, 'servers.s.tools.read_file', 'the exact name reports its own rule');
+    assert.equal(p.decide('Read_File').rule, 'servers.s.tools.Read_File');
+    for (const name of ['get_thing', 'Get-Thing', 'GET_THING']) assert.deepEqual(verdict(p, name), ['deny', 'servers.s.tools.Get-Thing'], name);
+  });
+
+  test('hide: a rule allowing another spelling of a hidden name does not show it', () => {
+    const p = policyOf({ tools: { secret_tool: 'allow' }, hide: ['Secret_Tool'] });
+    for (const name of ['secret_tool', 'Secret_Tool', 'SECRET-TOOL']) {
+      assert.deepEqual(verdict(p, name), ['hide', 'servers.s.hide[0]'], name);
+      assert.equal(p.isVisible(name), false, name);
+    }
+  });
+
+  test('folding never loosens a decision: a spelling is at least as strict as the name, with at least its limits', () => {
+    const RULES = {
+      default: 'allow',
+      all_tools: { rate_limit: { max: 100, window: 60 } },
+      tools: {
+        ratey: rl(2),
+        'quick_*': rl(5),
+        wire: { action: 'require_approval', approval_ttl: '1m', rate_limit: { max: 3, window: 60 } },
+        nuke: 'deny',
+        'admin_*': 'deny',
+        '*_log': 'hide',
+      },
+    };
+    const strictness = { allow: 0, require_approval: 1, deny: 2, hide: 3 } as const;
+    const PAIRS = [['ratey', 'RATEY'], ['quick_go', 'Quick-Go'], ['wire', 'w\u0456re'], ['nuke', 'NUKE '], ['admin_x', 'Admin.X'], ['sys_log', 'SYS-LOG'], ['plain', 'Plain']] as const;
+    for (const fallback of ['allow', 'require_approval', 'deny'] as const) {
+      const p = policyOf({ ...RULES, default: fallback });
+      for (const [name, spelling] of PAIRS) {
+        const exact = p.decide(name);
+        const d = p.decide(spelling);
+        assert.ok(strictness[d.action] >= strictness[exact.action], `${spelling} (${d.action}) is looser than ${name} (${exact.action}) with default ${fallback}`);
+        if (d.action === 'allow' || d.action === 'require_approval') {
+          const got = new Set((d.limits ?? []).map((l) => l.path));
+          for (const l of exact.limits ?? []) assert.ok(got.has(l.path), `${spelling} escapes ${l.path} with default ${fallback}`);
+        }
+      }
+    }
+  });
+});

@@ -191,11 +191,19 @@ describe('tracing: with an SDK registered', () => {
     assert.equal(upstream.attributes['policylayer.outcome'], 'tool_error');
   });
 
-  test('a call still in flight when the agent disconnects: its spans end (transport_error), none stays open', () => {
+  test('a call still in flight when the agent disconnects: its spans end (cancelled, as the audit log says), none stays open', () => {
     const r = relayRig();
     r.agent.send(callFrame(5, 'echo', { traceparent: TRACEPARENT }));
     assert.deepEqual(ended().map((s) => s.name), ['policy.decide']);
     r.agent.close();
+    assert.deepEqual(ended().map((s) => s.name).sort(), ['policy.decide', 'tools/call echo', 'upstream']);
+    assert.equal(span('upstream').attributes['policylayer.outcome'], 'cancelled');
+  });
+
+  test('a call still in flight when the server goes away: its spans end with transport_error', () => {
+    const r = relayRig();
+    r.agent.send(callFrame(8, 'echo', { traceparent: TRACEPARENT }));
+    r.server.close();
     assert.deepEqual(ended().map((s) => s.name).sort(), ['policy.decide', 'tools/call echo', 'upstream']);
     assert.equal(span('upstream').attributes['policylayer.outcome'], 'transport_error');
   });
