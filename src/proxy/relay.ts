@@ -67,6 +67,13 @@ export function createRelay(opts: RelayOptions): Relay {
 
   const forward = (verdict: Verdict): Verdict => {
     if (verdict.kind !== 'forward') return verdict;
+    if (!verdict.tool) {
+      if (verdict.message.method === 'initialize') {
+        protocol = protocolOf(verdict.message);
+        approvals?.noteInitialize(verdict.message);
+      }
+      if (approvals?.takeAnswer(verdict.message)) return { kind: 'answer', reply: null };
+    }
     if (ended) {
       if (verdict.tool) calls.ended(verdict.message.id as JsonRpcId, 'failed');
       return { kind: 'answer', reply: null };
@@ -78,15 +85,7 @@ export function createRelay(opts: RelayOptions): Relay {
 
   const fromClient = (raw: string, headers?: StandardHeaders): Verdict | Promise<Verdict> => {
     const verdict = calls.decide(raw, headers);
-    if (verdict instanceof Promise) return verdict.then(forward);
-    if (verdict.kind === 'forward' && !verdict.tool) {
-      if (verdict.message.method === 'initialize') {
-        protocol = protocolOf(verdict.message);
-        approvals?.noteInitialize(verdict.message);
-      }
-      if (approvals?.takeAnswer(verdict.message)) return { kind: 'answer', reply: null };
-    }
-    return forward(verdict);
+    return verdict instanceof Promise ? verdict.then(forward) : forward(verdict);
   };
   const answer = (verdict: Verdict): void => {
     if (verdict.kind === 'answer' && verdict.reply) client.send(JSON.stringify(verdict.reply));

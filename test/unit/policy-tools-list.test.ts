@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { compilePolicy, type ServerPolicy } from '../../src/policy/compile.js';
 import { createRelay } from '../../src/proxy/relay.js';
-import { filterToolsListResponse } from '../../src/proxy/tools-filter.js';
+import { filterToolsInFrame, filterToolsListResponse } from '../../src/proxy/tools-filter.js';
 import type { MessagePipe } from '../../src/transport/message-pipe.js';
 
 function policyOf(server: Record<string, unknown>): ServerPolicy {
@@ -125,5 +125,31 @@ describe('relay: tools/list through the pipeline', () => {
     current = policyOf({ hide: ['echo'] });
     upstream.onmessage!(JSON.stringify(page(1, ['echo', 'b'])));
     assert.deepEqual(namesOf(JSON.parse(toClient[0]!)), ['b']);
+  });
+});
+
+describe('filterToolsInFrame: no tool list escapes the filter, whatever its bytes', () => {
+  const escapedKey = (names: string[]) => JSON.stringify(page(7, names)).replace('"tools":', '"tool\\u0073":');
+
+  test('a list whose key is written with an escape is read, filtered, and seen by the catalogue', () => {
+    const seen: unknown[][] = [];
+    const out = filterToolsInFrame(escapedKey(['echo', 'secret_tool']), policy, (tools) => void seen.push([...tools]));
+    assert.ok(out !== null);
+    assert.deepEqual(namesOf(JSON.parse(out)), ['echo']);
+    assert.deepEqual(seen.map((tools) => tools.map((t) => (t as { name: string }).name)), [['echo', 'secret_tool']]);
+  });
+
+  test('a list with nothing to hide but bytes a client could read another way is re-serialised', () => {
+    const twice = '{"jsonrpc":"2.0","id":8,"result":{"tools":[{"name":"secret_tool"}],"tools":[{"name":"echo"}]}}';
+    const out = filterToolsInFrame(twice, policy);
+    assert.equal(out, JSON.stringify(JSON.parse(twice)), 'the client reads the one list the gateway read');
+    const escaped = escapedKey(['echo']);
+    assert.equal(filterToolsInFrame(escaped, policy), JSON.stringify(JSON.parse(escaped)));
+  });
+
+  test('frames that cannot hold a list pass as they are; one that might but is not JSON is dropped', () => {
+    const plain = '{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"hi"}]}}';
+    assert.equal(filterToolsInFrame(plain, policy), plain);
+    assert.equal(filterToolsInFrame('{"result":{"tool\\u0073":[{"name":"secret_tool"}],}}', policy), null);
   });
 });
