@@ -31,6 +31,8 @@ export const RpcCode = {
   UPSTREAM_UNAVAILABLE: -32001,
   /** Server error range: a listener cap (sessions, started children) refused a new session; HTTP 503 + Retry-After. */
   OVER_CAPACITY: -32003,
+  /** Server error range: who is calling cannot be told, because the agent store cannot be read; HTTP 503. */
+  IDENTITY_UNAVAILABLE: -32004,
   /** Same code the v2 SDK server uses when Mcp-Method/Mcp-Name headers disagree with the body. */
   HEADER_MISMATCH: -32020,
 } as const;

@@ -10,6 +10,7 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(args: s
   limits: { summary: 'show the current rate-limit and spend-cap counters per scope key', load: () => import('./limits.js') },
   audit: { summary: 'query, tail and verify the audit log of every decision', load: () => import('./audit.js') },
   approvals: { summary: 'list the calls waiting for approval; approve or deny them', load: () => import('./approvals.js') },
+  agents: { summary: 'add agent tokens (granted servers, expiry), list them, revoke them', load: () => import('./agents.js') },
   servers: { summary: 'add, list or remove MCP servers in the policy file (add lists and classifies their tools)', load: () => import('./servers.js') },
   catalog: { summary: 'show the risk catalogue (a server, a tool page); accept changed tool definitions', load: () => import('./catalog.js') },
   scan: { summary: 'list and classify the tools of a server (or every configured one); write a recommended policy', load: () => import('./scan.js') },

@@ -12,6 +12,7 @@ import { createRelay } from '../proxy/relay.js';
 import { stdioSelf } from '../transport/stdio-self.js';
 import { openUpstream, upstreamFrameLimit } from '../transport/upstream.js';
 import { parseHeaders, parseVerbArgs, usageError } from './args.js';
+import { localIdentity } from '../agents/authenticate.js';
 
 const USAGE = `usage:
   policylayer wrap -c policylayer.yaml --server NAME
@@ -69,7 +70,8 @@ export async function run(args: string[]): Promise<number> {
       limiter,
       observers: { audit, tools: createToolWatch(policy.catalog, audit?.record) },
       gatekeeper,
-      identity: { session: randomUUID(), agent: 'anonymous' },
+      // wrap runs for the person who started it: their user name is the agent (audit, approvals, scope: agent).
+      identity: { session: randomUUID(), agent: localIdentity().agent },
       onRefreshError: (err) => log.warn(`server "${name}" said its tools changed, but listing them failed: ${err.message}`),
       onEnd(side, reason) {
         policy.close();

@@ -16,6 +16,7 @@ interface Def {
   element?: Walkable;
   options?: readonly Walkable[];
   entries?: Record<string, string | number>;
+  in?: Walkable;
 }
 interface Walkable {
   _zod: { def: Def };
@@ -23,10 +24,13 @@ interface Walkable {
 }
 
 function unwrap(t: Walkable | undefined): Walkable | undefined {
-  while (t && (t._zod.def.type === 'default' || t._zod.def.type === 'optional') && t._zod.def.innerType) {
-    t = t._zod.def.innerType;
+  for (;;) {
+    const def = t?._zod.def;
+    if ((def?.type === 'default' || def?.type === 'optional') && def.innerType) t = def.innerType;
+    // A shorthand normalised by .transform() (e.g. `gateway.auth: required`): what the file may hold is the input side.
+    else if (def?.type === 'pipe' && def.in) t = def.in;
+    else return t;
   }
-  return t;
 }
 
 function objectOf(t: Walkable | undefined): Walkable | undefined {

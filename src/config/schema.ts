@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { AllToolsSchema, QuotasSchema, RateLimitsSchema, WindowSchema } from './limits-schema.js';
 import { AUDIT_URL, AuditSettingsSchema } from './audit-schema.js';
+import { AgentsSchema, checkAgents } from './agents-schema.js';
+import { AuthSchema } from './auth-schema.js';
 
 export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -195,6 +197,7 @@ export const GatewaySchema = z
       .enum(['closed', 'open'])
       .default('closed')
       .describe('When the state store is unreachable: closed refuses calls that need it, open lets them through (logged)'),
+    auth: AuthSchema.optional(),
     admin_token: z
       .string()
       .min(16, 'an admin token needs at least 16 characters; generate one with `openssl rand -hex 24`')
@@ -223,8 +226,11 @@ export const ConfigSchema = z
       .record(z.string().regex(SERVER_NAME, 'server names use letters, digits, _ and - (they appear in URLs)'), ServerSchema)
       .default({})
       .describe('MCP servers by name; each is served at /mcp/<name>'),
+    agents: AgentsSchema,
   })
   .strict()
+  // Runs even when other parts have problems (see ServerSchema), so that validate reports everything in one pass.
+  .superRefine((c, ctx) => checkAgents(c, ctx), { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
   .meta({ title: 'policylayer.yaml', description: 'Policy file of the policylayer MCP gateway' });
 export type Config = z.infer<typeof ConfigSchema>;
 

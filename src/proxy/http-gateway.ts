@@ -20,6 +20,10 @@ import { openGatewayAudit } from '../audit/gateway-audit.js';
 import { createToolWatch } from '../catalog/watch.js';
 import type { ToolsSeen } from './tools-filter.js';
 import { createLimiter, type Identity } from './admission.js';
+import type { AgentIdentity } from '../agents/identity.js';
+import { createAgentAuth } from '../agents/gateway-auth.js';
+import { resourceMetadata } from '../agents/metadata.js';
+import { createHttpAuth } from './http-auth.js';
 import { createAdminApi } from '../admin/api.js';
 import { createApprovalLinks } from '../admin/approvals-api.js';
 import { createGatewayMetrics } from '../admin/metrics.js';
@@ -46,8 +50,10 @@ type Session =
       /** Lists the tools after the server announces a change (with a catalogue to keep). */
       refresher?: ToolsRefresher | undefined;
       slot: Slot;
+      /** The agent that opened it: only that agent's requests are served on it. */
+      agent: string;
     }
-  | { kind: 'message'; id: string; server: string; session: MessageSession; slot: Slot };
+  | { kind: 'message'; id: string; server: string; session: MessageSession; slot: Slot; agent: string };
 
 export interface HttpGateway {
   url: string;
@@ -95,7 +101,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     return s.channel();
   };
 
-  const openMessageSession = (name: string, cfg: ServerConfig, slot: Slot, legacyStream?: ServerResponse, upstream?: MessagePipe): MessageSession => {
+  const openMessageSession = (name: string, cfg: ServerConfig, slot: Slot, who: AgentIdentity, legacyStream?: ServerResponse, upstream?: MessagePipe): MessageSession => {
     const id = randomUUID();
     const session = createMessageSession({
       id,
@@ -107,6 +113,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       limiter,
       observers,
       gatekeeper,
+      identity: { session: id, agent: who.agent },
       ...(legacyStream && { legacyStream }),
       ...(upstream ? { upstream } : cfg.command && cfg.shared ? { upstream: sharedChannel(name, cfg, 'sessions') } : {}),
       onEnd: (_s, reason) => {
@@ -115,21 +122,21 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       },
     });
     slot.adopt();
-    sessions.set(id, { kind: 'message', id, server: name, session, slot });
+    sessions.set(id, { kind: 'message', id, server: name, session, slot, agent: who.agent });
     return session;
   };
 
   /** A session on a remote Streamable HTTP server, renamed; with a catalogue, it lists the tools on a change notice. */
-  const pipeSession = (id: string, name: string, cfg: ServerConfig, upstreamSession: string, slot: Slot): Session & { kind: 'pipe' } => {
+  const pipeSession = (id: string, name: string, cfg: ServerConfig, upstreamSession: string, slot: Slot, who: AgentIdentity): Session & { kind: 'pipe' } => {
     // `calls` and `refresher` read the session's protocol: they are set right below.
-    const session = { kind: 'pipe', id, server: name, upstreamSession, lastActivity: Date.now(), slot } as Session & { kind: 'pipe' };
+    const session = { kind: 'pipe', id, server: name, upstreamSession, lastActivity: Date.now(), slot, agent: who.agent } as Session & { kind: 'pipe' };
     slot.adopt();
     const seen = toolsSeen(name);
     if (seen) {
       const list = createHttpLister(pipeTarget(cfg), upstreamSession, () => session.protocol);
       session.refresher = createToolsRefresher(list, seen, (err) => log.warn(`server "${name}" said its tools changed, but listing them failed: ${err.message}`));
     }
-    session.calls = pipeline(name).session({ identity: { session: id, agent: 'anonymous' }, protocol: () => session.protocol, refresher: session.refresher });
+    session.calls = pipeline(name).session({ identity: { session: id, agent: who.agent }, protocol: () => session.protocol, refresher: session.refresher });
     return session;
   };
   /** A remote session ends: its held calls are withdrawn (forwarded ones keep their budget) and its slot is freed. */
@@ -140,7 +147,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   /** The call pipeline of a remote server's requests (message sessions build their own, in the relay). */
   const pipeline = (name: string) => createCallPipeline({ server: name, policy: () => serverPolicy(live, name), limiter, observers, gatekeeper });
 
-  async function handlePost(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig, sub: string | undefined): Promise<void> {
+  async function handlePost(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig, sub: string | undefined, who: AgentIdentity): Promise<void> {
     const limit = gw().max_message_bytes;
     let raw: string;
     try {
@@ -154,6 +161,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     if (sid !== undefined) {
       const s = sessions.get(sid);
       if (!s || s.server !== name) return sendRpcError(res, 404, RpcCode.UPSTREAM_UNAVAILABLE, 'Session not found: it ended or never existed; send initialize again');
+      if (s.agent !== who.agent) return notYours(res);
       if (s.kind === 'message') return s.session.handlePost(req, res, raw, headers);
       s.lastActivity = Date.now();
       s.protocol = header(req, 'mcp-protocol-version') ?? s.protocol;
@@ -175,7 +183,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     const slot = claimSlot(req, res, initialize && cfg.command !== undefined && !cfg.shared, raw);
     if (!slot) return;
     if (!cfg.url || cfg.transport === 'sse') {
-      if (initialize) return openMessageSession(name, cfg, slot).handlePost(req, res, raw, headers);
+      if (initialize) return openMessageSession(name, cfg, slot, who).handlePost(req, res, raw, headers);
       if (!cfg.command) {
         return sendRpcError(res, 400, RpcCode.INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required; start with an initialize request');
       }
@@ -192,14 +200,14 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
         limiter,
         observers,
         gatekeeper,
-        identity: connectionIdentity(req),
+        identity: connectionIdentity(req, who),
         onEnd: () => undefined,
       });
       res.on('close', () => once.close('request finished'));
       return once.handlePost(req, res, raw, headers);
     }
     // A remote Streamable HTTP server: decide, forward, stream back; sessions are the upstream's, renamed.
-    const calls = pipeline(name).session({ identity: connectionIdentity(req), protocol: () => header(req, 'mcp-protocol-version') });
+    const calls = pipeline(name).session({ identity: connectionIdentity(req, who), protocol: () => header(req, 'mcp-protocol-version') });
     const verdict = await calls.decide(raw, headers, callOptions(req, res));
     if (verdict.kind === 'answer') return answerVerdict(res, verdict);
     await pipeRequest(pipeTarget(cfg), req, res, {
@@ -210,13 +218,13 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
       sessionHeader: (upstreamSession) => {
         if (!initialize || upstreamSession === undefined) return undefined;
         const id = randomUUID();
-        sessions.set(id, pipeSession(id, name, cfg, upstreamSession, slot));
+        sessions.set(id, pipeSession(id, name, cfg, upstreamSession, slot, who));
         return id;
       },
       beforeHead: (status) => {
         if (!(initialize && cfg.transport === 'auto' && [400, 404, 405].includes(status))) return false;
         log.info(`server "${name}" (${cfg.url}) does not speak Streamable HTTP (HTTP ${status}); using legacy SSE`);
-        openMessageSession(name, { ...cfg, transport: 'sse' }, slot).handlePost(req, res, raw, headers);
+        openMessageSession(name, { ...cfg, transport: 'sse' }, slot, who).handlePost(req, res, raw, headers);
         return true;
       },
       ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name), seen: toolsSeen(name) } }),
@@ -240,10 +248,11 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     return { onOutcome: (end) => calls.ended(id, end), ...(verdict.trace && { trace: verdict.trace }) };
   }
 
-  async function handleGetOrDelete(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig): Promise<void> {
+  async function handleGetOrDelete(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig, who: AgentIdentity): Promise<void> {
     const sid = header(req, 'mcp-session-id');
     const s = sid === undefined ? undefined : sessions.get(sid);
     if (sid !== undefined && (!s || s.server !== name)) return sendRpcError(res, 404, RpcCode.UPSTREAM_UNAVAILABLE, 'Session not found');
+    if (s && s.agent !== who.agent) return notYours(res);
     const method = req.method as 'GET' | 'DELETE';
     if (s?.kind === 'message') {
       if (method === 'GET') return s.session.handleGet(res);
@@ -264,11 +273,11 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     });
   }
 
-  function handleLegacyStream(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig): void {
+  function handleLegacyStream(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig, who: AgentIdentity): void {
     const slot = claimSlot(req, res, cfg.command !== undefined && !cfg.shared);
     if (!slot) return;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const session = openMessageSession(name, cfg, slot, res);
+    const session = openMessageSession(name, cfg, slot, who, res);
     res.write(`event: endpoint\ndata: /mcp/${encodeURIComponent(name)}/messages?sessionId=${session.id}\n\n`);
   }
 
@@ -299,7 +308,8 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   let guard = createHostGuard('127.0.0.1', 0, [], []);
   const servers = () => live.current().config.servers;
   const mcp = { post: handlePost, legacyStream: handleLegacyStream, getOrDelete: handleGetOrDelete };
-  const server = http.createServer(createRequestHandler({ guard: () => guard, admin, links, health: healthReport, servers, mcp }, log));
+  const auth = createHttpAuth({ auth: createAgentAuth(live, log), baseUrl: () => gw().auth?.public_url?.replace(/\/+$/, '') ?? url, metadata: (server, resource) => resourceMetadata(gw().auth?.jwt, resource), servers });
+  const server = http.createServer(createRequestHandler({ guard: () => guard, admin, links, health: healthReport, servers, auth, mcp }, log));
   server.on('clientError', answerClientError);
   server.keepAliveTimeout = 65_000;
 
@@ -348,9 +358,14 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   };
 }
 
-/** Budget key of a request without an MCP session (2026-07-28, stateless servers): its connection. */
-function connectionIdentity(req: IncomingMessage): Identity {
-  return { session: `conn:${req.socket.remoteAddress}:${req.socket.remotePort}`, agent: 'anonymous' };
+/** Budget key of a request without an MCP session (2026-07-28, stateless servers): its agent and connection. */
+function connectionIdentity(req: IncomingMessage, who: AgentIdentity): Identity {
+  return { session: `conn:${who.agent}:${req.socket.remoteAddress}:${req.socket.remotePort}`, agent: who.agent };
+}
+
+/** A session id is not a credential: another agent's request on it is refused, never served. */
+function notYours(res: ServerResponse): void {
+  sendRpcError(res, 403, RpcCode.INVALID_REQUEST, 'Forbidden: this session was opened by another agent');
 }
 
 function splitListen(listen: string): { host: string; port: number } {

@@ -9,6 +9,8 @@ import { LINK_PATH } from '../approvals/webhook.js';
 import type { ServerConfig } from '../config/schema.js';
 import { RpcCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { AgentIdentity } from '../agents/identity.js';
+import type { HttpAuth } from './http-auth.js';
 import type { HostGuard } from './http-guard.js';
 import { ClientGone, sendJson, sendRpcError } from './http-util.js';
 import { errorResponse } from './jsonrpc.js';
@@ -17,9 +19,9 @@ export type McpSub = '/sse' | '/messages' | undefined;
 
 /** What serves /mcp/<server>…: POSTs (also /messages), the legacy SSE stream, and a session's GET stream or DELETE. */
 export interface McpHandlers {
-  post(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig, sub: McpSub): Promise<void> | void;
-  legacyStream(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig): void;
-  getOrDelete(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig): Promise<void> | void;
+  post(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig, sub: McpSub, who: AgentIdentity): Promise<void> | void;
+  legacyStream(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig, who: AgentIdentity): void;
+  getOrDelete(req: IncomingMessage, res: ServerResponse, name: string, cfg: ServerConfig, who: AgentIdentity): Promise<void> | void;
 }
 
 export interface Routes {
@@ -29,6 +31,8 @@ export interface Routes {
   links: ApprovalLinks;
   health: () => unknown;
   servers: () => Record<string, ServerConfig>;
+  /** Who is calling, before any MCP path is served; the discovery document for clients told 401. */
+  auth: HttpAuth;
   mcp: McpHandlers;
 }
 
@@ -55,6 +59,7 @@ export function createRequestHandler(routes: Routes, log: Logger): RequestListen
     if (admin !== false) return admin;
     if (path.startsWith(LINK_PATH)) return routes.links.handle(req, res, path);
     if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, routes.health());
+    if (routes.auth.serveMetadata(req, res, path)) return;
     const m = parseMcpPath(path);
     if (m && 'error' in m) return sendRpcError(res, 400, RpcCode.INVALID_REQUEST, `Bad Request: ${m.error}`);
     const servers = routes.servers();
@@ -63,10 +68,15 @@ export function createRequestHandler(routes: Routes, log: Logger): RequestListen
       const known = Object.keys(servers).map((s) => `/mcp/${s}`).join(', ');
       return sendRpcError(res, 404, RpcCode.INVALID_REQUEST, `Not found: ${shown(path)}. Servers are served at: ${known || '(none configured)'}`);
     }
-    if (req.method === 'POST' && m.sub !== '/sse') return routes.mcp.post(req, res, m.name, cfg, m.sub);
-    if (req.method === 'GET' && m.sub === '/sse') return routes.mcp.legacyStream(req, res, m.name, cfg);
-    if ((req.method === 'GET' || req.method === 'DELETE') && m.sub === undefined) return routes.mcp.getOrDelete(req, res, m.name, cfg);
-    return sendRpcError(res, 405, RpcCode.INVALID_REQUEST, `Method ${req.method} not allowed on ${shown(path)}`);
+    const serve = servedBy(req.method, m.sub);
+    if (!serve) return sendRpcError(res, 405, RpcCode.INVALID_REQUEST, `Method ${req.method} not allowed on ${shown(path)}`);
+    // Nothing of an MCP path is served before the caller is known and granted this server.
+    return routes.auth.authorize(req, res, m.name).then((who) => {
+      if (!who) return;
+      if (serve === 'post') return routes.mcp.post(req, res, m.name, cfg, m.sub, who);
+      if (serve === 'legacy') return routes.mcp.legacyStream(req, res, m.name, cfg, who);
+      return routes.mcp.getOrDelete(req, res, m.name, cfg, who);
+    });
   };
 
   return (req, res) => {
@@ -89,6 +99,13 @@ export function createRequestHandler(routes: Routes, log: Logger): RequestListen
       failed(err);
     }
   };
+}
+
+function servedBy(method: string | undefined, sub: McpSub): 'post' | 'legacy' | 'session' | undefined {
+  if (method === 'POST' && sub !== '/sse') return 'post';
+  if (method === 'GET' && sub === '/sse') return 'legacy';
+  if ((method === 'GET' || method === 'DELETE') && sub === undefined) return 'session';
+  return undefined;
 }
 
 /**

@@ -21,11 +21,12 @@ import { CLI, EVERYTHING, startEverythingHttp, startGateway, writeGatewayConfig 
 /** Where a client connects: a stdio command, a Streamable HTTP URL, or a legacy SSE URL. */
 export type Endpoint =
   | { kind: 'stdio'; command: string; args: string[] }
-  | { kind: 'http'; url: string }
+  | { kind: 'http'; url: string; headers?: Record<string, string> | undefined }
   | { kind: 'sse'; url: string };
 
 export const stdio = (command: string, args: string[]): Endpoint => ({ kind: 'stdio', command, args });
-export const http = (url: string): Endpoint => ({ kind: 'http', url });
+/** `headers` go with every request (an agent's `Authorization: Bearer …`). */
+export const http = (url: string, headers?: Record<string, string>): Endpoint => ({ kind: 'http', url, headers });
 export const sse = (url: string): Endpoint => ({ kind: 'sse', url });
 /** `policylayer wrap <args…>` as a stdio endpoint, e.g. `wrapped(['--', 'node', server, 'stdio'])`. */
 export const wrapped = (args: string[]): Endpoint => stdio(process.execPath, [CLI, 'wrap', ...args]);
@@ -204,7 +205,8 @@ function v1Transport(endpoint: Endpoint, seen: Seen): { transport: Transport; re
       };
     case 'http': {
       const { fetch, streamOpen } = watchedFetch(seen);
-      return { transport: new StreamableHTTPClientTransport(new URL(endpoint.url), { fetch }), ready: streamOpen };
+      const requestInit = endpoint.headers && { headers: endpoint.headers };
+      return { transport: new StreamableHTTPClientTransport(new URL(endpoint.url), { fetch, ...(requestInit && { requestInit }) }), ready: streamOpen };
     }
     case 'sse':
       return { transport: new SSEClientTransport(new URL(endpoint.url)), ready: Promise.resolve() };
@@ -273,7 +275,8 @@ export async function connectV2(
     });
   } else if (endpoint.kind === 'http') {
     const watched = watchedFetch(seen);
-    transport = new StreamableHTTPClientTransportV2(new URL(endpoint.url), { fetch: watched.fetch });
+    const requestInit = endpoint.headers && { headers: endpoint.headers };
+    transport = new StreamableHTTPClientTransportV2(new URL(endpoint.url), { fetch: watched.fetch, ...(requestInit && { requestInit }) });
     // A 2026-07-28 session has no GET stream: only wait for it on a legacy one.
     ready = watched.streamOpen;
   } else {

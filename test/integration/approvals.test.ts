@@ -211,7 +211,8 @@ describe('require_approval through a running gateway', { concurrency: false }, (
     const record = path.join(dir, 'record.jsonl');
     const file = writePolicy(
       {
-        gateway: { state: 'redis://127.0.0.1:1' },
+        // auth: off — without it, whether credentials are needed is read from that same (unreachable) store.
+        gateway: { state: 'redis://127.0.0.1:1', auth: 'off' },
         servers: { s: { command: [process.execPath, RECORDER, 'stdio', '--record', record], tools: { pay: { action: 'require_approval' } } } },
       },
       dir,

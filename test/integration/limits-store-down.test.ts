@@ -43,7 +43,9 @@ async function setup(t: TestContext, opts: { down?: boolean } = {}) {
   const gateway = async (fail_mode: 'closed' | 'open'): Promise<Gw> => {
     const file = writePolicy(
       {
-        gateway: { state: redis.url, state_prefix: uniquePrefix('down'), fail_mode },
+        // auth: off — these gateways are about limits; without it, whether credentials are needed is read from the
+        // same Redis (see agents-gateway.test.ts for that).
+        gateway: { state: redis.url, state_prefix: uniquePrefix('down'), fail_mode, auth: 'off' },
         servers: { s: { url: rec.url, tools: { echo: { action: 'allow', rate_limit: { max: 1_000_000, window: 60, scope: 'global' } } } } },
       },
       tempDir(`pl-limits-down-${fail_mode}-`),

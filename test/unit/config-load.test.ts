@@ -76,6 +76,7 @@ describe('parseConfig', () => {
           hide: [],
         },
       },
+      agents: {},
     });
   });
 
@@ -125,7 +126,7 @@ describe('parseConfig', () => {
     assert.match(byKey['servers.demo.hdie']!.hint!, /^did you mean `hide`\?/);
     // Far from anything: no guess, but the list of what is allowed.
     const [far] = problemsOf('version: 1\nzzzzzz: 1\n');
-    assert.equal(far!.hint, 'allowed keys: `version`, `gateway`, `audit`, `servers`');
+    assert.equal(far!.hint, 'allowed keys: `version`, `gateway`, `audit`, `servers`, `agents`');
   });
 
   test('a missing required key is reported at the mapping that should hold it', () => {
