@@ -33,12 +33,14 @@ const looksOk = (body: string): boolean => body.includes('"result"') && body.inc
 /**
  * Streamable HTTP session: a real initialize (the server's Mcp-Session-Id is kept), then one POST per call over a
  * keep-alive agent with one socket per concurrent caller. `args` (JSON text) are the arguments of every call; they
- * must keep `"text":"hello bench"`, which the answer is checked for.
+ * must keep `"text":"hello bench"`, which the answer is checked for. `extraHeaders` go with every request (e.g. an
+ * agent's `Authorization: Bearer …`).
  */
-export async function openHttpClient(url: string, maxSockets: number, args = ECHO_ARGUMENTS): Promise<EchoClient> {
+export async function openHttpClient(url: string, maxSockets: number, args = ECHO_ARGUMENTS, extraHeaders: Record<string, string> = {}): Promise<EchoClient> {
   const target = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
   const base: Record<string, string> = {
+    ...extraHeaders,
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
   };

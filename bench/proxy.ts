@@ -5,11 +5,13 @@
 //
 // Every configuration runs in the same process tree at the same time and is measured in short slices, round after
 // round in rotating order, so that the noise of a busy machine falls on all of them alike. See bench/README.md.
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI, CONCURRENCY, ECHO, log, NODE, PROFILE_DIR, ROOT, ROUND_OPTIONS, roundSettings, rotatingRounds, sum } from './common.js';
+import { authReport } from './auth-report.js';
 import { summariseProfile } from './cpu-profile.js';
 import { measure, openHttpClient, openStdioClient, percentile, type EchoClient, type Sample } from './load.js';
 import { cpuMs, descendants, freePort, rssMb, startServer, stop, syscalls, type Started } from './procs.js';
@@ -33,6 +35,8 @@ interface Setup {
   /** What the ratios are taken against; none for the baselines themselves. */
   vs?: Baseline;
   group: 'baseline' | 'policylayer' | 'floor' | 'peer';
+  /** For a configuration with an agent token: the key of the same one with authentication off (compared 1:1). */
+  authOff?: string;
   open(): Promise<Opened>;
 }
 interface Opened {
@@ -44,9 +48,16 @@ interface Opened {
   close(): Promise<void>;
 }
 
+// An agent token for the auth-on rows: the gateway knows only its hash (a policy-file agent), the client sends it.
+const TOKEN = `plg_${randomBytes(32).toString('base64url')}`;
+const AUTHORIZATION = { authorization: `Bearer ${TOKEN}` };
+const AGENTS = `agents:
+  bench: { token_sha256: "${createHash('sha256').update(TOKEN).digest('hex')}", servers: [echo] }
+`;
+
 // A policy that does real work on every call: default deny, so `echo` is found by its exact rule among
-// denials, a glob and hides.
-const policy = (server: string): string => `version: 1
+// denials, a glob and hides. `agents` (with AGENTS) turns authentication on, the rest unchanged.
+const policy = (server: string, agents = ''): string => `version: 1
 gateway: { listen: "127.0.0.1:0", audit: off }
 servers:
   echo:
@@ -59,7 +70,7 @@ ${server}
       "admin_*": { action: deny, reason: "bench: admin tools are for humans" }
       "get_*": allow
     hide: [debug_dump, "internal_*"]
-`;
+${agents}`;
 
 /** Node flags for a policylayer process: a CPU profile when BENCH_CPU_PROF is set. */
 const profiled = (name: string): string[] =>
@@ -75,9 +86,13 @@ async function main(): Promise<void> {
   const stdioPolicy = path.join(dir, 'stdio.yaml');
   writeFileSync(httpPolicy, policy(`    url: ${echoHttp.match}`));
   writeFileSync(stdioPolicy, policy(`    command: [${JSON.stringify(NODE)}, ${JSON.stringify(ECHO)}, stdio]`));
+  const httpAuthPolicy = path.join(dir, 'http-auth.yaml');
+  const stdioAuthPolicy = path.join(dir, 'stdio-auth.yaml');
+  writeFileSync(httpAuthPolicy, policy(`    url: ${echoHttp.match}`, AGENTS));
+  writeFileSync(stdioAuthPolicy, policy(`    command: [${JSON.stringify(NODE)}, ${JSON.stringify(ECHO)}, stdio]`, AGENTS));
 
-  const httpSetup = (url: string, proxy: Started | undefined): Promise<Opened> =>
-    openHttpClient(url, 32).then((client) => ({
+  const httpSetup = (url: string, proxy: Started | undefined, headers?: Record<string, string>): Promise<Opened> =>
+    openHttpClient(url, 32, undefined, headers).then((client) => ({
       client,
       ...(proxy?.child.pid !== undefined && { proxyPid: proxy.child.pid }),
       // Behind a proxy the echo server is its child (stdio upstreams); pl-start-http overrides this.
@@ -122,6 +137,19 @@ async function main(): Promise<void> {
       },
     },
     {
+      key: 'pl-start-http-auth',
+      label: 'policylayer start, HTTP→HTTP, agent token',
+      vs: 'direct-http',
+      authOff: 'pl-start-http',
+      group: 'policylayer',
+      open: async () => {
+        const s = await gateway('pl-start-http-auth', httpAuthPolicy);
+        await checkAuthRequired(`${s.match}/mcp/echo`);
+        const o = await httpSetup(`${s.match}/mcp/echo`, s, AUTHORIZATION);
+        return { ...o, serverPids: () => [echoHttp.child.pid!] };
+      },
+    },
+    {
       key: 'bare-relay',
       label: 'bare node:http relay, no policy (floor)',
       vs: 'direct-http',
@@ -141,6 +169,18 @@ async function main(): Promise<void> {
       open: async () => {
         const s = await gateway('pl-start-stdio', stdioPolicy);
         return httpSetup(`${s.match}/mcp/echo`, s);
+      },
+    },
+    {
+      key: 'pl-start-stdio-auth',
+      label: 'policylayer start, HTTP→stdio, agent token',
+      vs: 'direct-http',
+      authOff: 'pl-start-stdio',
+      group: 'policylayer',
+      open: async () => {
+        const s = await gateway('pl-start-stdio-auth', stdioAuthPolicy);
+        await checkAuthRequired(`${s.match}/mcp/echo`);
+        return httpSetup(`${s.match}/mcp/echo`, s, AUTHORIZATION);
       },
     },
     {
@@ -184,7 +224,8 @@ async function main(): Promise<void> {
     },
   ];
   const only = opts.only?.split(',').map((s) => s.trim());
-  const wanted = only ? all.filter((s) => only.includes(s.key) || all.some((o) => only.includes(o.key) && o.vs === s.key)) : all;
+  // A chosen configuration brings what it is compared with: its baseline, and for an auth-on row its auth-off twin.
+  const wanted = only ? all.filter((s) => only.includes(s.key) || all.some((o) => only.includes(o.key) && (o.vs === s.key || o.authOff === s.key))) : all;
   const chosen: Setup[] = [];
 
   const opened = new Map<string, Opened>();
@@ -221,6 +262,10 @@ async function main(): Promise<void> {
     });
     const rss = new Map(chosen.map((s) => [s.key, rssMb(opened.get(s.key)!.proxyPid ?? opened.get(s.key)!.serverPids()[0] ?? 0)]));
     process.stdout.write(report(chosen, results, rss));
+    process.stdout.write(authReport(chosen, (key, c) => {
+      const cell = results.get(`${key}@${c}`);
+      return cell && stats(cell);
+    }));
   } finally {
     for (const o of opened.values()) await o.close().catch(() => undefined);
     for (const s of servers.reverse()) await stop(s.child);
@@ -244,6 +289,13 @@ async function checkPolicyInForce(label: string, client: EchoClient): Promise<vo
     const answer = await client.probe(tool);
     if (!answer.includes(text)) throw new Error(`${label}: calling ${tool} should answer "${text}", got: ${answer.slice(0, 300)}`);
   }
+}
+
+/** Fails the run unless the auth-on gateway really requires the token: a client without it gets HTTP 401. */
+async function checkAuthRequired(url: string): Promise<void> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+  await res.body?.cancel();
+  if (res.status !== 401) throw new Error(`${url} without a token should answer HTTP 401, got ${res.status}`);
 }
 
 interface Cell {

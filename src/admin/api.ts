@@ -1,15 +1,17 @@
-// The admin HTTP API under /admin/ (audit queries, approvals) behind a bearer token (no token configured, no API),
-// and the Prometheus /metrics endpoint (open unless a token is configured, then the same token).
-import { timingSafeEqual, createHash } from 'node:crypto';
+// The admin HTTP API under /admin/ (audit queries, approvals) behind admin tokens with roles (no token configured, no
+// API), and the Prometheus /metrics endpoint (open unless a token is configured, then role viewer).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { ApprovalEvents } from '../approvals/events.js';
 import type { ApprovalStore } from '../approvals/store.js';
 import { toCsv, toJsonl } from '../audit/format.js';
 import { buildAuditFilter, queryCalls } from '../audit/query.js';
-import type { AuditSink } from '../audit/sink.js';
+import type { AuditRecorder } from '../audit/recorder.js';
+import type { GatewayConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
 import { header, sendJson } from '../proxy/http-util.js';
 import { createApprovalsAdmin } from './approvals-api.js';
+import { createAdminCredentials, requiredRole, roleAllows } from './roles.js';
 
 export interface AdminApi {
   /** Answers /metrics and requests under /admin/ (settled once answered; a rejection is the listener's 500); false for other paths. */
@@ -17,19 +19,24 @@ export interface AdminApi {
 }
 
 export interface AdminApiOptions {
-  /** Read per request, so a reload can set, change or remove the token. */
-  token: () => string | undefined;
-  audit: () => AuditSink | undefined;
+  /** The gateway settings in force, read per request, so a reload can set, change or remove admin tokens. */
+  gateway: () => Pick<GatewayConfig, 'admin_token' | 'admin_tokens'>;
+  /** The gateway's audit log: queried by GET /admin/audit, and where admin actions are recorded. */
+  audit: AuditRecorder | undefined;
   metrics: Registry;
   /** The gatekeeper's approval store, and its events (new approvals) for the live stream. */
   approvals: () => Promise<ApprovalStore>;
   approvalEvents: ApprovalEvents;
+  log: Pick<Logger, 'warn' | 'error'>;
 }
+
+const ENDPOINTS = 'GET /admin/audit, /admin/approvals (GET, /ID, /stream; POST /ID/approve|deny)';
 
 export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const problem = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void =>
     sendJson(res, status, { error: message }, headers);
-  const approvals = createApprovalsAdmin({ store: opts.approvals, events: opts.approvalEvents });
+  const credentials = createAdminCredentials(opts.gateway, (m) => opts.log.warn(m));
+  const approvals = createApprovalsAdmin({ store: opts.approvals, events: opts.approvalEvents, audit: opts.audit, log: opts.log });
 
   return {
     handle(req, res, path) {
@@ -39,31 +46,44 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   };
 
   async function answer(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/metrics') {
-      const token = opts.token();
-      if (token && !sameSecret(bearer(req), token)) {
-        return problem(res, 401, 'missing or wrong token: /metrics needs Authorization: Bearer <gateway.admin_token> while an admin token is set');
-      }
-      let text: string;
-      try {
-        text = await opts.metrics.metrics();
-      } catch (err) {
-        return problem(res, 500, `metrics: ${(err as Error).message}`);
-      }
-      return void res.writeHead(200, { 'content-type': opts.metrics.contentType }).end(text);
+    const metrics = path === '/metrics';
+    if (!credentials.enabled()) {
+      if (metrics) return sendMetrics(res);
+      return problem(res, 404, 'the admin API is off: set gateway.admin_token (e.g. ${POLICYLAYER_ADMIN_TOKEN}) or gateway.admin_tokens to enable it');
     }
-    const token = opts.token();
-    if (!token) return problem(res, 404, 'the admin API is off: set gateway.admin_token (e.g. ${POLICYLAYER_ADMIN_TOKEN}) to enable it');
-    if (!sameSecret(bearer(req), token)) {
-      return problem(res, 401, 'missing or wrong admin token: send Authorization: Bearer <gateway.admin_token>', { 'www-authenticate': 'Bearer realm="policylayer-admin"' });
+    const who = credentials.authenticate(bearer(req));
+    if (!who) {
+      return problem(
+        res,
+        401,
+        metrics
+          ? 'missing or wrong token: /metrics needs Authorization: Bearer <an admin token> (gateway.admin_token or gateway.admin_tokens) while an admin token is set'
+          : 'missing or wrong admin token: send Authorization: Bearer <gateway.admin_token or a token of gateway.admin_tokens>',
+        { 'www-authenticate': 'Bearer realm="policylayer-admin"' },
+      );
     }
+    const need = requiredRole(req.method, path);
+    if (!roleAllows(who.role, need)) {
+      return problem(res, 403, `${req.method} ${path.slice(0, 200)} needs role ${need}; admin token ${who.name} has role ${who.role}`);
+    }
+    if (metrics) return sendMetrics(res);
     if (path === '/admin/audit' && req.method === 'GET') return auditQuery(req, res);
-    if (path === '/admin/approvals' || path.startsWith('/admin/approvals/')) return approvals.handle(req, res, path);
-    problem(res, 404, `no admin endpoint ${req.method} ${path.slice(0, 200)}; available: GET /admin/audit, /admin/approvals (GET, /ID, /stream; POST /ID/approve|deny)`);
+    if (path === '/admin/approvals' || path.startsWith('/admin/approvals/')) return approvals.handle(req, res, path, who);
+    problem(res, 404, `no admin endpoint ${req.method} ${path.slice(0, 200)}; available: ${ENDPOINTS}`);
+  }
+
+  async function sendMetrics(res: ServerResponse): Promise<void> {
+    let text: string;
+    try {
+      text = await opts.metrics.metrics();
+    } catch (err) {
+      return problem(res, 500, `metrics: ${(err as Error).message}`);
+    }
+    res.writeHead(200, { 'content-type': opts.metrics.contentType }).end(text);
   }
 
   async function auditQuery(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sink = opts.audit();
+    const sink = opts.audit?.sink;
     if (!sink) return problem(res, 409, 'gateway.audit is off: there is no audit log to query');
     const params = new URL(req.url ?? '/', 'http://admin').searchParams;
     let filter;
@@ -88,12 +108,4 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
 function bearer(req: IncomingMessage): string | undefined {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '');
   return m?.[1];
-}
-
-/** Constant-time comparison (of hashes, so that lengths do not leak either). */
-function sameSecret(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }

@@ -1,10 +1,14 @@
-// The approvers' HTTP side: /admin/approvals… behind the admin token (list, show, approve, deny, a live event
-// stream), and the webhook's approve/deny links, whose signature is their only credential.
+// The approvers' HTTP side: /admin/approvals… behind the admin tokens (list, show, approve, deny, a live event
+// stream), and the webhook's approve/deny links, whose signature is their only credential. Decisions are audited.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalEvents } from '../approvals/events.js';
 import { cursorOf, DEFAULT_LIST_LIMIT, type ApprovalDecision, type ApprovalRecord, type ApprovalStatus, type ApprovalStore, type ListCursor } from '../approvals/store.js';
 import { LINK_PATH, verifyLink, type LinkAction } from '../approvals/webhook.js';
+import { recordAdminAction } from '../audit/admin-record.js';
+import type { AuditRecorder } from '../audit/recorder.js';
+import type { Logger } from '../log.js';
 import { BodyTooLarge, readBody, sendJson } from '../proxy/http-util.js';
+import type { AdminPrincipal } from './roles.js';
 
 export const MAX_DECISION_BYTES = 64 * 1024;
 /** Comments on an idle stream, so that proxies and load balancers do not close it. */
@@ -18,20 +22,23 @@ export interface ApprovalsHttpOptions {
   /** The gatekeeper's approval store (opened on first use). */
   store: () => Promise<ApprovalStore>;
   events: ApprovalEvents;
+  /** Where decisions are recorded as admin actions (undefined: gateway.audit is off). */
+  audit: AuditRecorder | undefined;
+  log: Pick<Logger, 'error'>;
 }
 
 export interface ApprovalsAdmin {
-  /** Answers a request under /admin/approvals; the caller has checked the admin token. */
-  handle(req: IncomingMessage, res: ServerResponse, path: string): void;
+  /** Answers a request under /admin/approvals; the caller has checked the admin token and its role. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string, who: AdminPrincipal): void;
 }
 
 const problem = (res: ServerResponse, status: number, message: string, extra: Record<string, unknown> = {}): void =>
   sendJson(res, status, { error: message, ...extra });
 
-export function createApprovalsAdmin({ store, events }: ApprovalsHttpOptions): ApprovalsAdmin {
-  return { handle: (req, res, path) => void answer(req, res, path).catch((err: Error) => failed(res, err)) };
+export function createApprovalsAdmin({ store, events, audit, log }: ApprovalsHttpOptions): ApprovalsAdmin {
+  return { handle: (req, res, path, who) => void answer(req, res, path, who).catch((err: Error) => failed(res, err)) };
 
-  async function answer(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  async function answer(req: IncomingMessage, res: ServerResponse, path: string, who: AdminPrincipal): Promise<void> {
     const m = ROUTE.exec(path);
     if (!m) return problem(res, 404, `no admin endpoint ${req.method} ${path}; approvals: ${ENDPOINTS}`);
     const [, id, action] = m;
@@ -49,8 +56,26 @@ export function createApprovalsAdmin({ store, events }: ApprovalsHttpOptions): A
       const r = await s.get(id);
       return r ? sendJson(res, 200, r, { 'cache-control': 'no-store' }) : problem(res, 404, `no approval ${id}`);
     }
-    return decideFromApi(req, res, s, id, action as LinkAction);
+    const decided = await decideFromApi(req, res, s, id, action as LinkAction, who.name);
+    if (decided) recordDecision(audit, log, decided, who.name, 'api');
   }
+}
+
+/** The admin record of an applied decision: who (the credential's name), what, and which approval. */
+function recordDecision(audit: AuditRecorder | undefined, log: Pick<Logger, 'error'>, r: ApprovalRecord, actor: string, via: string): void {
+  const d = r.decided;
+  recordAdminAction(
+    audit,
+    {
+      actor,
+      action: r.status === 'approved' ? 'approvals.approve' : 'approvals.deny',
+      target: `approval ${r.id} (${r.tool} on ${r.server} for agent ${r.agent}${d && d.by !== actor ? `, by ${d.by}` : ''})`,
+      via,
+      approvalId: r.id,
+      ...(d?.reason !== undefined && { reason: d.reason }),
+    },
+    log,
+  );
 }
 
 /** The store failed mid-request (or a body could not be read): a 500 if nothing was sent yet. */
@@ -93,13 +118,17 @@ async function list(req: IncomingMessage, res: ServerResponse, s: ApprovalStore)
   sendJson(res, 200, page, headers);
 }
 
-/** POST /admin/approvals/ID/approve|deny with {"by": "alice", "reason": "…"}. */
-async function decideFromApi(req: IncomingMessage, res: ServerResponse, s: ApprovalStore, id: string, action: LinkAction): Promise<void> {
+/**
+ * POST /admin/approvals/ID/approve|deny with {"reason": "…"} (and optionally "by"). `by` in the record is the admin
+ * token's name, never only what the caller says: a body `by` (a person sharing one token) is kept after it,
+ * `TOKEN:by`. Resolves with the decided record when the decision was applied.
+ */
+async function decideFromApi(req: IncomingMessage, res: ServerResponse, s: ApprovalStore, id: string, action: LinkAction, tokenName: string): Promise<ApprovalRecord | undefined> {
   let raw: string;
   try {
     raw = await readBody(req, MAX_DECISION_BYTES);
   } catch (err) {
-    if (err instanceof BodyTooLarge) return problem(res, 413, `the body is larger than ${MAX_DECISION_BYTES} bytes`);
+    if (err instanceof BodyTooLarge) return void problem(res, 413, `the body is larger than ${MAX_DECISION_BYTES} bytes`);
     throw err;
   }
   let body: unknown = {};
@@ -107,27 +136,31 @@ async function decideFromApi(req: IncomingMessage, res: ServerResponse, s: Appro
     try {
       body = JSON.parse(raw);
     } catch (err) {
-      return problem(res, 400, `the body is not JSON: ${(err as Error).message}`);
+      return void problem(res, 400, `the body is not JSON: ${(err as Error).message}`);
     }
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return problem(res, 400, 'the body is a JSON object: {"by": "NAME", "reason": "WHY"}');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return void problem(res, 400, 'the body is a JSON object: {"reason": "WHY"} (optionally "by": "NAME")');
   const { by, reason } = body as { by?: unknown; reason?: unknown };
   for (const [key, value] of [['by', by], ['reason', reason]] as const) {
     if (value !== undefined && (typeof value !== 'string' || value.trim() === '' || value.length > 1000)) {
-      return problem(res, 400, `"${key}" is a non-empty string of at most 1000 characters`);
+      return void problem(res, 400, `"${key}" is a non-empty string of at most 1000 characters`);
     }
   }
-  if (action === 'deny' && reason === undefined) return problem(res, 400, 'deny needs a "reason": the agent is told why');
+  if (action === 'deny' && reason === undefined) return void problem(res, 400, 'deny needs a "reason": the agent is told why');
   const decision: ApprovalDecision = {
     status: action === 'approve' ? 'approved' : 'denied',
-    by: (by as string | undefined) ?? 'api',
+    by: by === undefined || by === tokenName ? tokenName : `${tokenName}:${by as string}`,
     via: 'api',
     ...(reason !== undefined && { reason: reason as string }),
   };
   const result = await s.decide(id, decision);
-  if (result.ok) return sendJson(res, 200, result.record);
-  if (!result.record) return problem(res, 404, `no approval ${id}`);
+  if (result.ok && result.record) {
+    sendJson(res, 200, result.record);
+    return result.record;
+  }
+  if (!result.record) return void problem(res, 404, `no approval ${id}`);
   problem(res, 409, whyNotDecided(id, result.record), { record: result.record });
+  return undefined;
 }
 
 /** Server-sent events: `requested` for approvals this gateway asks for, `decided` for every decision in the store. */
@@ -162,7 +195,15 @@ export interface ApprovalLinks {
  * The webhook's links. A GET only shows what would be decided and a button, so that link previews, mail scanners
  * and crawlers that follow links decide nothing; the button POSTs to the same URL, which decides.
  */
-export function createApprovalLinks({ store, secret }: { store: () => Promise<ApprovalStore>; secret: () => string | undefined }): ApprovalLinks {
+export interface ApprovalLinksOptions {
+  store: () => Promise<ApprovalStore>;
+  secret: () => string | undefined;
+  /** Where decisions are recorded as admin actions by `link` (whoever holds a link is its credential). */
+  audit: AuditRecorder | undefined;
+  log: Pick<Logger, 'error'>;
+}
+
+export function createApprovalLinks({ store, secret, audit, log }: ApprovalLinksOptions): ApprovalLinks {
   return { handle: (req, res, path) => void answer(req, res, path).catch((err: Error) => failed(res, err)) };
 
   async function answer(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -200,6 +241,7 @@ export function createApprovalLinks({ store, secret }: { store: () => Promise<Ap
     const status = link.action === 'approve' ? 'approved' : 'denied';
     const result = await s.decide(r.id, { status, by: 'link', via: 'webhook', ...(reason !== undefined && { reason }) });
     if (!result.ok) return page(res, result.record ? 409 : 404, 'Not applied', result.record ? whyNotDecided(r.id, result.record) : `There is no approval ${r.id}.`, result.record);
+    if (result.record) recordDecision(audit, log, result.record, 'link', 'webhook');
     page(res, 200, link.action === 'approve' ? 'Approved' : 'Denied', link.action === 'approve' ? 'The held call goes through now.' : 'The agent is told the call was denied.', result.record);
   }
 }

@@ -4,11 +4,23 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** Distinct tool labels kept per server; further names (a client can invent any) are counted as "_other". */
 const MAX_TOOL_LABELS = 200;
+/**
+ * Distinct agent labels kept per gateway; further agents are counted as "_other". Agents from tokens are few, but a
+ * JWT issuer can mint any claim value, and every label value is a time series held until the process ends.
+ */
+const MAX_AGENT_LABELS = 100;
+
+/** Who made a call and what it called, as the call metrics label it. */
+export interface CallLabels {
+  server: string;
+  tool: string | undefined;
+  agent: string;
+}
 
 export interface GatewayMetrics {
   readonly registry: Registry;
-  callDecided(server: string, tool: string | undefined, decision: string, seconds: number): void;
-  callEnded(server: string, tool: string | undefined, outcome: string, seconds: number): void;
+  callDecided(call: CallLabels, decision: string, seconds: number): void;
+  callEnded(call: CallLabels, outcome: string, seconds: number): void;
   stateStoreError(store: string): void;
   reload(result: 'ok' | 'rejected'): void;
   auditWriteError(sink: string): void;
@@ -23,14 +35,14 @@ export function createGatewayMetrics(): GatewayMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'policylayer_' });
   const calls = new Counter({
     name: 'policylayer_tool_calls_total',
-    help: 'Tool calls decided by the gateway, by server, tool and decision (allowed, denied, rate_limited, hidden, malformed)',
-    labelNames: ['server', 'tool', 'decision'] as const,
+    help: 'Tool calls decided by the gateway, by server, tool, agent and decision (allowed, denied, rate_limited, hidden, malformed)',
+    labelNames: ['server', 'tool', 'agent', 'decision'] as const,
     registers: [registry],
   });
   const results = new Counter({
     name: 'policylayer_tool_call_results_total',
-    help: 'Forwarded tool calls by how they ended (ok, tool_error, transport_error, cancelled)',
-    labelNames: ['server', 'tool', 'outcome'] as const,
+    help: 'Forwarded tool calls by server, tool, agent and how they ended (ok, tool_error, transport_error, cancelled)',
+    labelNames: ['server', 'tool', 'agent', 'outcome'] as const,
     registers: [registry],
   });
   const decisionSeconds = new Histogram({
@@ -92,21 +104,24 @@ export function createGatewayMetrics(): GatewayMetrics {
     if (tool === undefined) return '';
     let seen = toolLabels.get(server);
     if (!seen) toolLabels.set(server, (seen = new Set()));
-    if (seen.has(tool)) return tool;
-    if (seen.size >= MAX_TOOL_LABELS) return '_other';
-    seen.add(tool);
-    return tool;
+    return capped(seen, tool, MAX_TOOL_LABELS);
   };
+  const agentLabels = new Set<string>();
+  const labels = (call: CallLabels) => ({
+    server: call.server,
+    tool: toolLabel(call.server, call.tool),
+    agent: capped(agentLabels, call.agent, MAX_AGENT_LABELS),
+  });
 
   return {
     registry,
-    callDecided(server, tool, decision, seconds) {
-      calls.inc({ server, tool: toolLabel(server, tool), decision });
-      decisionSeconds.observe({ server }, seconds);
+    callDecided(call, decision, seconds) {
+      calls.inc({ ...labels(call), decision });
+      decisionSeconds.observe({ server: call.server }, seconds);
     },
-    callEnded(server, tool, outcome, seconds) {
-      results.inc({ server, tool: toolLabel(server, tool), outcome });
-      upstreamSeconds.observe({ server }, seconds);
+    callEnded(call, outcome, seconds) {
+      results.inc({ ...labels(call), outcome });
+      upstreamSeconds.observe({ server: call.server }, seconds);
     },
     stateStoreError: (store) => storeErrors.inc({ store }),
     reload: (result) => reloads.inc({ result }),
@@ -114,4 +129,12 @@ export function createGatewayMetrics(): GatewayMetrics {
     sessionRefused: (cap) => sessionRefusals.inc({ cap }),
     gauge: (name, read) => void readers.set(name, read),
   };
+}
+
+/** `value` when it is already a label or there is room for one more, else "_other"; the first `max` values seen stay. */
+function capped(seen: Set<string>, value: string, max: number): string {
+  if (seen.has(value)) return value;
+  if (seen.size >= max) return '_other';
+  seen.add(value);
+  return value;
 }

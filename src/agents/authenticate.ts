@@ -25,10 +25,13 @@ export interface GatewayAuthOptions {
 
 /** How long "does any agent exist?" is answered from memory (an agent added by the CLI is seen within this). */
 const AGENTS_EXIST_TTL_MS = 2000;
+/** How long a verified credential is taken as proven without asking its checker again, and how many are kept. */
+const RECENT_MS = 1000;
+const RECENT_MAX = 10_000;
 
 export interface GatewayAuth {
   /** The identity a request proves, or why it proves none (then it gets HTTP 401 and reaches nothing). */
-  identify(authorization: string | undefined): Promise<AuthResult>;
+  identify(authorization: string | undefined): AuthResult | Promise<AuthResult>;
 }
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
@@ -60,34 +63,56 @@ export function createGatewayAuth(opts: GatewayAuthOptions): GatewayAuth {
       throw err;
     }
   };
-  const mode = async (): Promise<AuthMode | AuthResult> => {
+  const unreadable = (err: unknown): AuthResult => ({
+    ok: false,
+    // Whether credentials are needed depends on the store: unread, nobody gets in (and nobody is told 401).
+    reason: `the agent store (gateway.state) cannot be read, so the gateway cannot tell whether credentials are needed: ${(err as Error).message}; set gateway.auth.mode to decide without it`,
+    unavailable: true,
+  });
+  /** The mode in force: at once when the file says it or the last answer is fresh, else after asking the store. */
+  const mode = (): AuthMode | AuthResult | Promise<AuthMode | AuthResult> => {
     const configured = opts.configuredMode();
     if (configured !== undefined) return configured;
     if (opts.jwt() !== undefined) return 'required';
-    try {
-      return (await agentsExist()) ? 'required' : 'off';
-    } catch (err) {
-      // Whether credentials are needed depends on the store: unread, nobody gets in (and nobody is told 401).
-      const why = `the agent store (gateway.state) cannot be read, so the gateway cannot tell whether credentials are needed: ${(err as Error).message}; set gateway.auth.mode to decide without it`;
-      return { ok: false, reason: why, unavailable: true };
-    }
+    if (known && now() - known.at < AGENTS_EXIST_TTL_MS) return known.exist ? 'required' : 'off';
+    return agentsExist().then((exist) => (exist ? 'required' : 'off'), unreadable);
   };
+
+  // Credentials verified a moment ago, by header value: most requests of a session are then decided without a
+  // promise or a hash. Short-lived (with the token cache behind it, a revocation elsewhere is seen within 2 s).
+  const recent = new Map<string, { result: AuthResult; until: number }>();
+  const remember = (authorization: string, result: AuthResult): AuthResult => {
+    if (!result.ok) return result;
+    if (recent.size >= RECENT_MAX) recent.clear();
+    const until = Math.min(now() + RECENT_MS, result.identity.expires ?? Infinity);
+    recent.set(authorization, { result, until });
+    return result;
+  };
+
+  const withMode = (current: AuthMode | AuthResult, authorization: string | undefined): AuthResult | Promise<AuthResult> => {
+    if (typeof current === 'object') return current;
+    if (current === 'off') return { ok: true, identity: ANONYMOUS };
+    if (authorization === undefined || authorization.trim() === '') {
+      return current === 'optional' ? { ok: true, identity: ANONYMOUS } : { ok: false, reason: 'this gateway needs a credential: send Authorization: Bearer <agent token or JWT>' };
+    }
+    const hit = recent.get(authorization);
+    if (hit && now() < hit.until) return hit.result;
+    // A credential that is sent is always checked, under `optional` too: a bad one is never read as "none".
+    const token = BEARER.exec(authorization)?.[1];
+    if (token === undefined) return { ok: false, reason: 'the Authorization header is not "Bearer <token>"' };
+    // A JWT has three dot-separated parts; anything else is an agent token (`plg_…`, or one of the file's own).
+    const jwt = opts.jwt();
+    if (!token.startsWith(TOKEN_PREFIX) && JWT_SHAPE.test(token) && !jwt) {
+      return { ok: false, reason: 'the token is a JWT, and no JWT issuer is configured (gateway.auth.jwt)' };
+    }
+    const checked = jwt && !token.startsWith(TOKEN_PREFIX) && JWT_SHAPE.test(token) ? jwt.verify(token) : opts.tokens.authenticate(token);
+    return checked.then((result) => remember(authorization, result));
+  };
+
   return {
-    async identify(authorization) {
-      const current = await mode();
-      if (typeof current === 'object') return current;
-      if (current === 'off') return { ok: true, identity: ANONYMOUS };
-      if (authorization === undefined || authorization.trim() === '') {
-        return current === 'optional' ? { ok: true, identity: ANONYMOUS } : { ok: false, reason: 'this gateway needs a credential: send Authorization: Bearer <agent token or JWT>' };
-      }
-      // A credential that is sent is always checked, under `optional` too: a bad one is never read as "none".
-      const token = BEARER.exec(authorization)?.[1];
-      if (token === undefined) return { ok: false, reason: 'the Authorization header is not "Bearer <token>"' };
-      // A JWT has three dot-separated parts; anything else is an agent token (`plg_…`, or one of the file's own).
-      const jwt = opts.jwt();
-      if (token.startsWith(TOKEN_PREFIX) || !JWT_SHAPE.test(token)) return opts.tokens.authenticate(token);
-      if (!jwt) return { ok: false, reason: 'the token is a JWT, and no JWT issuer is configured (gateway.auth.jwt)' };
-      return jwt.verify(token);
+    identify(authorization) {
+      const current = mode();
+      return current instanceof Promise ? current.then((m) => withMode(m, authorization)) : withMode(current, authorization);
     },
   };
 }

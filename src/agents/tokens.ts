@@ -11,7 +11,9 @@ export const TOKEN_PREFIX = 'plg_';
  * revocation made by another process (the CLI, another replica) takes effect. Revoking through the authenticator's
  * own revoke() takes effect at once; expiry is checked on every request.
  */
-export const DEFAULT_CACHE_MS = 2000;
+export const DEFAULT_CACHE_MS = 1000;
+/** Within this a revocation elsewhere is seen by every gateway: this cache, then 1 s of the gateway's own memory of a verified header (authenticate.ts). */
+export const REVOKED_WITHIN_MS = 2000;
 /** Cached tokens at most; past it the cache starts over (a flood of distinct valid tokens only costs store trips). */
 const MAX_CACHED = 10_000;
 

@@ -2,7 +2,7 @@
 import { windowMs } from '../config/limits-schema.js';
 import type { AuditDecision, AuditEvent, AuditFilter, AuditKind, AuditSink } from './sink.js';
 
-const KINDS: readonly AuditKind[] = ['call', 'result', 'reload', 'tools_changed'];
+const KINDS: readonly AuditKind[] = ['call', 'result', 'reload', 'tools_changed', 'admin'];
 
 export const DECISIONS: readonly AuditDecision[] = ['allowed', 'denied', 'rate_limited', 'hidden', 'held', 'approved', 'denied_by_human', 'expired', 'withdrawn', 'shadow', 'malformed'];
 

@@ -5,7 +5,7 @@
  * event (same `call_id`) when its answer (or its failure) is known: records are only ever appended, which keeps
  * the hash chain meaningful and lets a strict log commit the decision before the server sees the call.
  */
-export type AuditKind = 'call' | 'result' | 'reload' | 'tools_changed';
+export type AuditKind = 'call' | 'result' | 'reload' | 'tools_changed' | 'admin';
 
 /** The decision a `call` event records. */
 export type AuditDecision =
@@ -55,7 +55,7 @@ export interface AuditEvent {
   decision_ms?: number;
   /** Time from forwarding to the answer, in ms. */
   upstream_ms?: number;
-  /** Free-form detail: reload errors, changed tool names. */
+  /** Free-form detail: reload errors, changed tool names; for `admin` records, the target and channel (see admin-record.ts). */
   detail?: string;
   /** Tamper evidence (audit.hash_chain): hash of the previous record of this instance, and of this one. */
   prev_hash?: string;

@@ -1,11 +1,14 @@
 // `policylayer agents add | list | revoke`: agent tokens in the store of gateway.state (parsing and printing only).
+import { localIdentity } from '../agents/authenticate.js';
 import { openAgentStore } from '../agents/open.js';
 import type { AgentStore, AgentTokenRecord } from '../agents/store.js';
-import { DEFAULT_CACHE_MS, mintToken, newTokenId, tokenSha256 } from '../agents/tokens.js';
+import { mintToken, newTokenId, REVOKED_WITHIN_MS, tokenSha256 } from '../agents/tokens.js';
+import { openAdminAuditLog, type AdminActionInput } from '../audit/admin-record.js';
 import { AGENT_NAME, AGENT_NAME_RULE } from '../config/agents-schema.js';
 import { windowMs, WindowSchema } from '../config/limits-schema.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { createLogger } from '../log.js';
 import { parseVerbArgs, usageError } from './args.js';
 import type { Io } from './limits.js';
 import { formatTable } from './table.js';
@@ -20,7 +23,7 @@ const USAGE = `usage: policylayer agents <add|list|revoke> [-c policylayer.yaml]
 Adding to an existing agent gives it one more token (rotation: add, move the clients, revoke the old one).
 One of --servers or --all-servers is required, so that no token gets every server by accident. Only the
 token's SHA-256 is stored, in the store of gateway.state (sqlite:PATH on this host, redis://… for replicas);
-running gateways refuse a revoked token within ${DEFAULT_CACHE_MS / 1000} s. Agents can also be declared in the policy
+running gateways refuse a revoked token within ${REVOKED_WITHIN_MS / 1000} s. Agents can also be declared in the policy
 file under \`agents:\` (token_sha256 or token_env); those are changed by editing the file.`;
 
 export async function run(args: string[], io: Io = process): Promise<number> {
@@ -62,15 +65,62 @@ export async function run(args: string[], io: Io = process): Promise<number> {
   }
   // Checked before the store is opened: a refused `add` leaves nothing behind.
   const grant = sub === 'add' ? grantOf(target!, values, config) : undefined;
+  const audit = sub === 'list' ? undefined : await openAudit(config, sub === 'add', io);
+  if (audit === false) return 1;
   const store = await openStore(config, io);
-  if (!store) return 1;
+  if (!store) {
+    await audit?.close();
+    return 1;
+  }
   try {
-    if (grant) return await add(store, target!, grant, io);
+    if (grant) return await add(store, target!, grant, io, audit!);
     if (sub === 'list') return await list(store, config, values.json === true, io);
-    return await revoke(store, config, target!, io);
+    return await revoke(store, config, target!, io, audit!);
   } finally {
     await store.close();
+    await audit?.close();
   }
+}
+
+interface CommandAudit {
+  /** Records what the command did, as the OS user running it; rejects when a refused record must undo the action. */
+  write(a: Omit<AdminActionInput, 'actor' | 'via'>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The audit log of gateway.audit, which records `add` and `revoke` as admin actions. Adding fails closed: a log that
+ * cannot be opened (false: refuse) or written (write rejects: the token is revoked again) means no token is made
+ * that the log does not show. Revoking goes ahead whatever the log does, warning loudly: stopping a stolen token
+ * matters more than its record. gateway.audit off or stdout keeps no log a command can write to: a note, and on.
+ */
+async function openAudit(config: Config, failClosed: boolean, io: Io): Promise<CommandAudit | false> {
+  const log = createLogger();
+  const opened = await openAdminAuditLog(config, log);
+  const actor = localIdentity().agent;
+  if (!opened.ok) {
+    if (opened.why === 'none') {
+      io.stderr.write(`note: ${opened.message}; this change is not audited\n`);
+      return { write: async () => {}, close: async () => {} };
+    }
+    if (failClosed) {
+      io.stderr.write(`policylayer: ${opened.message}; no token was added, because adding one is audited (fix gateway.audit and run again)\n`);
+      return false;
+    }
+    io.stderr.write(`policylayer WARNING: ${opened.message}; revoking anyway, but THIS REVOCATION IS NOT IN THE AUDIT LOG\n`);
+    return { write: async () => {}, close: async () => {} };
+  }
+  return {
+    async write(a) {
+      try {
+        await opened.write({ ...a, actor, via: 'cli' });
+      } catch (err) {
+        if (failClosed) throw err;
+        io.stderr.write(`policylayer WARNING: the audit log could not record this: ${(err as Error).message}; THIS REVOCATION IS NOT IN THE AUDIT LOG\n`);
+      }
+    },
+    close: () => opened.close(),
+  };
 }
 
 interface Grant {
@@ -102,13 +152,21 @@ function grantOf(name: string, values: { servers?: string | undefined; 'all-serv
   return { servers, expiresMs: ms };
 }
 
-async function add(store: AgentStore, agent: string, grant: Grant, io: Io): Promise<number> {
+async function add(store: AgentStore, agent: string, grant: Grant, io: Io, audit: CommandAudit): Promise<number> {
   const token = mintToken();
   const created = Date.now();
   const record: AgentTokenRecord = { id: newTokenId(), agent, sha256: tokenSha256(token), servers: grant.servers, created };
   if (grant.expiresMs !== undefined) record.expires = created + grant.expiresMs;
   const before = (await store.list()).filter((r) => r.agent === agent && active(r, created)).length;
   await store.add(record);
+  try {
+    const expires = record.expires ? `, expires ${iso(record.expires)}` : '';
+    await audit.write({ action: 'agents.add', target: `agent ${agent} token ${record.id} (servers ${serversText(record.servers)}${expires})` });
+  } catch (err) {
+    await store.revoke({ id: record.id });
+    io.stderr.write(`policylayer: the audit log could not record the new token (${(err as Error).message}); it was revoked again, so none was added\n`);
+    return 1;
+  }
   // The token alone on stdout (so that TOKEN=$(policylayer agents add …) works); the explanation on stderr.
   io.stderr.write(
     `Added token ${record.id} for agent ${agent}: servers ${serversText(record.servers)}, ${record.expires ? `expires ${iso(record.expires)}` : 'does not expire'}` +
@@ -140,7 +198,7 @@ async function list(store: AgentStore, config: Config, json: boolean, io: Io): P
   return 0;
 }
 
-async function revoke(store: AgentStore, config: Config, target: string, io: Io): Promise<number> {
+async function revoke(store: AgentStore, config: Config, target: string, io: Io, audit: CommandAudit): Promise<number> {
   const all = await store.list();
   // A token id first: ids are random, so one naming an agent as well is a coincidence the id wins.
   const by = all.some((r) => r.id === target) ? { id: target } : all.some((r) => r.agent === target) ? { agent: target } : undefined;
@@ -160,7 +218,8 @@ async function revoke(store: AgentStore, config: Config, target: string, io: Io)
     return 0;
   }
   const agent = revoked[0]!.agent;
-  io.stdout.write(`revoked ${revoked.length} token(s) of agent ${agent}: ${revoked.map((r) => r.id).join(', ')}; running gateways refuse them within ${DEFAULT_CACHE_MS / 1000} s\n`);
+  await audit.write({ action: 'agents.revoke', target: `agent ${agent} token(s) ${revoked.map((r) => r.id).join(', ')}` });
+  io.stdout.write(`revoked ${revoked.length} token(s) of agent ${agent}: ${revoked.map((r) => r.id).join(', ')}; running gateways refuse them within ${REVOKED_WITHIN_MS / 1000} s\n`);
   if (Object.hasOwn(config.agents, agent)) io.stdout.write(`note: agent ${agent} is also declared in the policy file; that token still works until removed there\n`);
   return 0;
 }

@@ -16,9 +16,10 @@ const USAGE = `usage: policylayer approvals <list|approve|deny> [-c policylayer.
                                     newest N (default 200), and how many more there are
   approve ID [--reason TEXT]        let the held call through (once; or for approval_ttl)
   deny ID --reason TEXT             refuse it: the agent gets [POLICY DENIED] with your reason
-  approve|deny --pending [--server S] [--tool T] …
-                                    decide every pending approval (of that server / tool) at once
+  approve|deny --pending …          decide every pending approval (that the filters select) at once
   watch                             shows each new held call as it comes and asks: approve? [y/n/s(kip)]
+
+--server S, --tool T, --agent A select the calls of that server, tool or agent (list, --pending, watch).
 
 --by NAME records who decided (default: your user name). The approvals live in the store of gateway.state
 (sqlite:PATH on this host, redis://… for replicas); the gateway holding the call sees the decision at once.`;
@@ -35,6 +36,7 @@ export async function run(args: string[], io: Io = process): Promise<number> {
       pending: { type: 'boolean' },
       server: { type: 'string' },
       tool: { type: 'string' },
+      agent: { type: 'string' },
       json: { type: 'boolean' },
       limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -47,12 +49,17 @@ export async function run(args: string[], io: Io = process): Promise<number> {
     return values.help ? 0 : 2;
   }
   if (!['list', 'approve', 'deny', 'watch'].includes(sub)) throw usageError(`approvals: unknown subcommand "${sub}"`, USAGE);
+  const only: Filter = { server: values.server, tool: values.tool, agent: values.agent };
+  // Deciding one approval by its id with a filter beside it would leave unclear which of the two was meant.
+  if (id !== undefined && sub !== 'list' && sub !== 'watch' && hasFilter(only)) {
+    throw usageError(`approvals ${sub}: --server, --tool and --agent select calls for --pending, not for one id`, USAGE);
+  }
   if (sub === 'watch') {
     if (id !== undefined) throw usageError(`approvals watch: unexpected argument "${id}"`, USAGE);
     const store = await openStore(values.config, io);
     if (!store) return 1;
     try {
-      return await watch(store, values.by ?? userName(), io);
+      return await watch(store, only, values.by ?? userName(), io);
     } finally {
       await store.close();
     }
@@ -68,10 +75,10 @@ export async function run(args: string[], io: Io = process): Promise<number> {
   const store = await openStore(values.config, io);
   if (!store) return 1;
   try {
-    if (sub === 'list') return await list(store, { all: values.all === true, json: values.json === true, limit: Number(values.limit ?? DEFAULT_LIST) }, io);
+    if (sub === 'list') return await list(store, { all: values.all === true, json: values.json === true, limit: Number(values.limit ?? DEFAULT_LIST), only }, io);
     const by = values.by ?? userName();
     const decision = { status: sub === 'approve' ? ('approved' as const) : ('denied' as const), by, via: 'cli', ...(values.reason && { reason: values.reason }) };
-    if (values.pending) return await decideAll(store, decision, { server: values.server, tool: values.tool }, io);
+    if (values.pending) return await decideAll(store, decision, only, io);
     const result = await store.decide(id!, decision);
     if (result.ok) {
       io.stdout.write(`${sub === 'approve' ? 'approved' : 'denied'}: ${describe(result.record!)}\n`);
@@ -86,11 +93,27 @@ export async function run(args: string[], io: Io = process): Promise<number> {
 
 const DEFAULT_LIST = 200;
 
-/** The newest `limit` records, and on stderr (stdout stays a table or JSON) how many more there are: none left out silently. */
-async function list(store: ApprovalStore, opts: { all: boolean; json: boolean; limit: number }, io: Io): Promise<number> {
+/** Which calls a command is about: each given field must match exactly. */
+interface Filter {
+  server?: string | undefined;
+  tool?: string | undefined;
+  agent?: string | undefined;
+}
+
+const hasFilter = (f: Filter): boolean => f.server !== undefined || f.tool !== undefined || f.agent !== undefined;
+
+const matches = (r: ApprovalRecord, f: Filter): boolean =>
+  (f.server === undefined || r.server === f.server) && (f.tool === undefined || r.tool === f.tool) && (f.agent === undefined || r.agent === f.agent);
+
+/**
+ * The newest `limit` records that match, and on stderr (stdout stays a table or JSON) how many more match: none
+ * left out silently.
+ */
+async function list(store: ApprovalStore, opts: { all: boolean; json: boolean; limit: number; only: Filter }, io: Io): Promise<number> {
   const shown: ApprovalRecord[] = [];
   let more = 0;
   for await (const r of allRecords(store, opts.all ? undefined : 'pending')) {
+    if (!matches(r, opts.only)) continue;
     if (shown.length < opts.limit) shown.push(r);
     else more++;
   }
@@ -100,16 +123,16 @@ async function list(store: ApprovalStore, opts: { all: boolean; json: boolean; l
 }
 
 /**
- * Decides every pending approval (optionally of one server / tool), however many; each still exactly once. The
- * store is read page by page from a cursor, so records decided on the way (by this or anyone) shift nothing.
+ * Decides every pending approval (optionally only those of one server / tool / agent), however many; each still
+ * exactly once. The store is read page by page from a cursor, so records decided on the way shift nothing.
  */
-async function decideAll(store: ApprovalStore, decision: ApprovalDecision, only: { server?: string | undefined; tool?: string | undefined }, io: Io): Promise<number> {
+async function decideAll(store: ApprovalStore, decision: ApprovalDecision, only: Filter, io: Io): Promise<number> {
   const now = Date.now();
   let done = 0;
   let missed = 0;
   for await (const r of allRecords(store, 'pending')) {
     // Past its deadline it can no longer be approved; its gateway expires it (or died, leaving it pending).
-    if (r.expires <= now || (only.server !== undefined && r.server !== only.server) || (only.tool !== undefined && r.tool !== only.tool)) continue;
+    if (r.expires <= now || !matches(r, only)) continue;
     if ((await store.decide(r.id, decision)).ok) done++;
     else missed++;
   }
@@ -122,7 +145,7 @@ const WATCH_POLL_MS = 300;
  * Prints every new pending approval and asks what to do with it, one at a time, until SIGINT or the end of the
  * input (then it only prints). Answers: y approves, n asks for the reason and denies, s (or nothing) skips.
  */
-async function watch(store: ApprovalStore, by: string, io: Io): Promise<number> {
+async function watch(store: ApprovalStore, only: Filter, by: string, io: Io): Promise<number> {
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
   let open = true;
   rl.on('close', () => (open = false));
@@ -147,7 +170,7 @@ async function watch(store: ApprovalStore, by: string, io: Io): Promise<number> 
   try {
     while (!stop) {
       const pending: ApprovalRecord[] = [];
-      for await (const r of allRecords(store, 'pending')) if (!seen.has(r.id) && r.expires > Date.now()) pending.push(r);
+      for await (const r of allRecords(store, 'pending')) if (!seen.has(r.id) && r.expires > Date.now() && matches(r, only)) pending.push(r);
       const fresh = pending.reverse();
       for (const r of fresh) {
         seen.add(r.id);

@@ -16,7 +16,8 @@ const USAGE = `usage: policylayer audit <query|tail|verify> [-c policylayer.yaml
 
   query    tool calls with their decision, rule and outcome, oldest first
              --server S --tool T --agent A --session ID
-             --kind reload|tools_changed|result   (other records instead of calls)
+             --kind reload|tools_changed|result|admin   (other records instead of calls;
+                                                  admin: approvals decided, agents added or revoked, by whom)
              --decision allowed|denied|rate_limited|hidden|held|approved|denied_by_human|expired|withdrawn|shadow|malformed
              --since T --until T   (ISO time, epoch ms, or a duration back from now: 15m, 2h, 7d)
              --limit N (default 100)   --format table|json|jsonl|csv (default table)
@@ -166,7 +167,8 @@ const COLUMNS: [string, (r: CallRow) => string][] = [
   ['DECISION', (r) => r.decision ?? r.outcome ?? '-'],
   ['OUTCOME', (r) => (r.kind === 'call' ? (r.outcome ?? (r.decision === 'allowed' ? 'pending' : '-')) : '-')],
   ['RULE', (r) => r.rule ?? '-'],
-  ['REASON', (r) => oneLine(r.reason ?? r.detail ?? '')],
+  // An admin record's target is in `detail`; its reason (a denial's) follows it.
+  ['REASON', (r) => oneLine(r.kind === 'admin' ? [r.detail, r.reason].filter(Boolean).join(': ') : (r.reason ?? r.detail ?? ''))],
 ];
 
 function render(rows: AuditEvent[], format: string): string {

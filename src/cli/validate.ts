@@ -1,5 +1,5 @@
 // `policylayer validate`: checks a policy file and prints every problem with file:line:column and a hint.
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError, formatProblems, loadConfigWithSource } from '../config/load.js';
 import { parseVerbArgs, usageError } from './args.js';
 
 const USAGE = `usage: policylayer validate [-c policylayer.yaml]
@@ -29,9 +29,11 @@ export async function run(args: string[], io: Io = process): Promise<number> {
   }
   const file = values.config ?? positionals[0] ?? 'policylayer.yaml';
   try {
-    const config = await loadConfig(file);
+    const { config, warnings } = await loadConfigWithSource(file);
     const n = Object.keys(config.servers).length;
-    io.stdout.write(`${file}: ok (${n} ${n === 1 ? 'server' : 'servers'})\n`);
+    // Warnings do not fail the check: what they point at may be right (an agent added with `agents add`).
+    if (warnings.length > 0) io.stderr.write(`${formatProblems(warnings.map((w) => ({ ...w, message: `warning: ${w.message}` })))}\n`);
+    io.stdout.write(`${file}: ok (${n} ${n === 1 ? 'server' : 'servers'}${warnings.length > 0 ? `, ${warnings.length} ${warnings.length === 1 ? 'warning' : 'warnings'}` : ''})\n`);
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

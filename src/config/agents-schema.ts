@@ -7,32 +7,44 @@ export const AGENT_NAME_RULE = 'agent names are 1–64 letters, digits, ., _ and
 
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
-export const AgentSchema = z
-  .object({
+/** How the file names a bearer token without holding it: its SHA-256, or the gateway's environment variable with it. */
+export function tokenSourceFields(whose: string) {
+  return {
     token_sha256: z
       .string()
       .regex(SHA256_HEX, 'expected the SHA-256 of the token as 64 hex digits, e.g. from `printf %s "$TOKEN" | sha256sum`')
       .optional()
-      .describe('SHA-256 (hex) of the agent\'s bearer token; the token itself never appears in the file'),
+      .describe(`SHA-256 (hex) of the ${whose} bearer token; the token itself never appears in the file`),
     token_env: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name: letters, digits and _')
       .optional()
-      .describe('Name of an environment variable of the gateway holding the token (its SHA-256 is what is compared); unset: the agent cannot authenticate'),
+      .describe(`Name of an environment variable of the gateway holding the ${whose} token (its SHA-256 is what is compared); unset: it cannot authenticate`),
+  };
+}
+
+/** Exactly one of the two token sources (`what`: "an agent", "an admin token"). */
+export function oneTokenSource(what: string) {
+  return (a: { token_sha256?: string | undefined; token_env?: string | undefined }, ctx: z.RefinementCtx): void => {
+    if ((a.token_sha256 === undefined) === (a.token_env === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        params: { hint: 'give `token_sha256: <64 hex digits>` (e.g. from `printf %s "$TOKEN" | sha256sum`) or `token_env: VAR`' },
+        message: `${what} needs exactly one of \`token_sha256\` or \`token_env\``,
+      });
+    }
+  };
+}
+
+export const AgentSchema = z
+  .object({
+    ...tokenSourceFields("agent's"),
     servers: z
       .union([z.literal('*'), z.array(z.string().min(1)).min(1)])
       .describe('The servers the agent may use: a list of names under `servers:`, or "*" for all'),
   })
   .strict()
-  .superRefine((a, ctx) => {
-    if ((a.token_sha256 === undefined) === (a.token_env === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        params: { hint: 'give `token_sha256: <64 hex digits>` (e.g. from `printf %s "$TOKEN" | sha256sum`) or `token_env: VAR`' },
-        message: 'an agent needs exactly one of `token_sha256` or `token_env`',
-      });
-    }
-  });
+  .superRefine(oneTokenSource('an agent'));
 export type AgentConfig = z.infer<typeof AgentSchema>;
 
 export const AgentsSchema = z

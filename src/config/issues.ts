@@ -35,7 +35,14 @@ function unwrap(t: Walkable | undefined): Walkable | undefined {
 
 function objectOf(t: Walkable | undefined): Walkable | undefined {
   const u = unwrap(t);
-  if (u?._zod.def.type === 'union') return u._zod.def.options?.find((o) => unwrap(o)?._zod.def.type === 'object');
+  // Unions may nest (a tool's rules: a rule, itself an action or a mapping, or a list of rules): the mapping form.
+  if (u?._zod.def.type === 'union') {
+    for (const o of u._zod.def.options ?? []) {
+      const found = objectOf(o);
+      if (found) return found;
+    }
+    return undefined;
+  }
   return u?._zod.def.type === 'object' ? u : undefined;
 }
 
@@ -186,13 +193,20 @@ export function issueProblems(issue: Issue, source: ConfigSource, prefix: readon
     }
     case 'invalid_union': {
       // Explain the branch that fits the value's shape: a mapping against the object form, a word against the enum.
-      const wholeMiss = (branch: readonly Issue[], code: Issue['code']) => branch.some((i) => i.code === code && i.path.length === 0);
+      // A branch that is itself a union misses as a whole when each of its own branches does (a list of rules
+      // against "a rule", which is an action or a mapping).
+      const wholeMiss = (branch: readonly Issue[], code: Issue['code']): boolean =>
+        branch.some(
+          (i) =>
+            i.path.length === 0 &&
+            (i.code === code || (i.code === 'invalid_union' && i.errors.length > 0 && i.errors.every((b) => wholeMiss(b, 'invalid_type') || wholeMiss(b, 'invalid_value')))),
+        );
       let fitting = issue.errors.filter((b) => !wholeMiss(b, 'invalid_type') && !wholeMiss(b, 'invalid_value'));
       if (fitting.length === 0 && isScalar(found.node) && typeof found.node.value === 'string') {
         fitting = issue.errors.filter((b) => !wholeMiss(b, 'invalid_type'));
       }
       if (fitting.length === 1) return fitting[0]!.flatMap((i) => issueProblems(i, source, path));
-      const isRule = path.length === 4 && path[0] === 'servers' && path[2] === 'tools';
+      const isRule = path[0] === 'servers' && path[2] === 'tools' && (path.length === 4 || (path.length === 5 && typeof path[4] === 'number'));
       return problem(
         `${shown} has the wrong form (found ${describeNode(found.node)})`,
         isRule ? 'write an action (`allow`, `deny`, `hide`) or `{ action: deny, reason: "…" }`' : issue.message,

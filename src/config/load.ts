@@ -5,6 +5,7 @@ import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ErrorCode } from '../errors.js';
 import { expandEnv, type Env } from './env.js';
 import { issueProblems } from './issues.js';
+import { agentRuleProblems } from './agent-rule-checks.js';
 import { ConfigError, formatPath, sortProblems, type ConfigProblem } from './problems.js';
 import { ConfigSchema, type Config } from './schema.js';
 import { ConfigSource, eachMap, eachValueScalar, keyText, type PathSeg } from './source.js';
@@ -16,6 +17,8 @@ export interface LoadedConfig {
   config: Config;
   /** Maps paths (e.g. a Decision's rule `servers.demo.tools.delete_x`) back to lines of the file. */
   source: ConfigSource;
+  /** What loads but deserves a look (e.g. a rule naming an agent the file does not declare), in file order. */
+  warnings: ConfigProblem[];
 }
 
 const SYNTAX_HINTS: Partial<Record<YAMLError['code'], string>> = {
@@ -226,12 +229,14 @@ export function parseConfigWithSource(text: string, file: string, env: Env = pro
     }
   }
   problems.push(...policyProblems(source, data));
+  const agentRules = agentRuleProblems(source, data);
+  problems.push(...agentRules.errors);
 
   if (problems.length > 0 || !parsed.success) {
     const envOnly = problems.length > 0 && problems.every((p) => expanded.problems.includes(p));
     throw new ConfigError(envOnly ? ErrorCode.CONFIG_ENV_MISSING : ErrorCode.CONFIG_INVALID, sortProblems(problems));
   }
-  return { config: parsed.data, source };
+  return { config: parsed.data, source, warnings: sortProblems(agentRules.warnings) };
 }
 
 export function parseConfig(text: string, file: string, env: Env = process.env): Config {

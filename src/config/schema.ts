@@ -2,8 +2,9 @@
 import { z } from 'zod';
 import { AllToolsSchema, QuotasSchema, RateLimitsSchema, WindowSchema } from './limits-schema.js';
 import { AUDIT_URL, AuditSettingsSchema } from './audit-schema.js';
-import { AgentsSchema, checkAgents } from './agents-schema.js';
+import { AGENT_NAME, AGENT_NAME_RULE, AgentsSchema, checkAgents } from './agents-schema.js';
 import { AuthSchema } from './auth-schema.js';
+import { AdminTokensSchema } from './admin-tokens-schema.js';
 
 export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -12,30 +13,50 @@ export const ActionSchema = z.enum(['allow', 'require_approval', 'deny', 'hide']
 );
 export type Action = z.infer<typeof ActionSchema>;
 
-export const RuleSchema = z.union([
+// The fields of a rule in mapping form; a rule under `tools:` may also name the agents it applies to.
+const ruleFields = {
+  action: ActionSchema,
+  reason: z.string().min(1).optional().describe('Shown to the agent in the [POLICY DENIED] text'),
+  rate_limit: RateLimitsSchema.optional(),
+  quota: QuotasSchema.optional(),
+  approval_timeout: WindowSchema.optional().describe('require_approval: how long a call waits for a person before it is denied (default 10m)'),
+  approval_mode: z
+    .enum(['hold', 'async'])
+    .optional()
+    .describe('require_approval: hold keeps the call open until decided; async answers at once that approval is pending, and admits the identical call once approved'),
+  approval_ttl: WindowSchema.optional().describe('require_approval: an approval also admits identical calls for this long (default: used once)'),
+};
+
+function approvalKeysOnlyWhenHeld(rule: { action: Action; approval_timeout?: unknown; approval_mode?: unknown; approval_ttl?: unknown }, ctx: z.RefinementCtx): void {
+  if (rule.action === 'require_approval') return;
+  for (const key of ['approval_timeout', 'approval_mode', 'approval_ttl'] as const) {
+    if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `\`${key}\` applies only to \`action: require_approval\`` });
+  }
+}
+
+export const RuleSchema = z.union([ActionSchema, z.object(ruleFields).strict().superRefine(approvalKeysOnlyWhenHeld)]);
+export type RuleInput = z.infer<typeof RuleSchema>;
+
+/** A rule under `tools:`: one for everyone, or (`agents: [...]`) one that applies only to the agents it names. */
+export const ToolRuleSchema = z.union([
   ActionSchema,
   z
     .object({
-      action: ActionSchema,
-      reason: z.string().min(1).optional().describe('Shown to the agent in the [POLICY DENIED] text'),
-      rate_limit: RateLimitsSchema.optional(),
-      quota: QuotasSchema.optional(),
-      approval_timeout: WindowSchema.optional().describe('require_approval: how long a call waits for a person before it is denied (default 10m)'),
-      approval_mode: z
-        .enum(['hold', 'async'])
+      ...ruleFields,
+      agents: z
+        .array(z.string().regex(AGENT_NAME, AGENT_NAME_RULE))
+        .min(1)
         .optional()
-        .describe('require_approval: hold keeps the call open until decided; async answers at once that approval is pending, and admits the identical call once approved'),
-      approval_ttl: WindowSchema.optional().describe('require_approval: an approval also admits identical calls for this long (default: used once)'),
+        .describe('The agents this rule applies to (others fall through to the next rule); absent: every agent'),
     })
     .strict()
-    .superRefine((rule, ctx) => {
-      if (rule.action === 'require_approval') return;
-      for (const key of ['approval_timeout', 'approval_mode', 'approval_ttl'] as const) {
-        if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `\`${key}\` applies only to \`action: require_approval\`` });
-      }
-    }),
+    .superRefine(approvalKeysOnlyWhenHeld),
 ]);
-export type RuleInput = z.infer<typeof RuleSchema>;
+export type ToolRuleInput = z.infer<typeof ToolRuleSchema>;
+
+/** One rule, or a list of them: for each agent, the first rule naming it wins, else the rule without `agents`. */
+export const ToolRulesSchema = z.union([ToolRuleSchema, z.array(ToolRuleSchema).min(1)]);
+export type ToolRulesInput = z.infer<typeof ToolRulesSchema>;
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -78,7 +99,10 @@ export const ServerSchema = z
       .describe(
         'When a tool definition differs from the one first seen or accepted: record marks it changed in the catalogue and the audit log; block also hides it and refuses its calls until `policylayer catalog accept SERVER TOOL`',
       ),
-    tools: z.record(z.string().min(1), RuleSchema).default({}).describe('Rules by exact tool name or glob (* and ?)'),
+    tools: z
+      .record(z.string().min(1), ToolRulesSchema)
+      .default({})
+      .describe('Rules by exact tool name or glob (* and ?); a list of rules per name when some apply only to certain agents'),
     hide: z.array(z.string().min(1)).default([]).describe('Tool names or globs removed from tools/list'),
     approval_via: z
       .enum(['gateway', 'client'])
@@ -202,7 +226,8 @@ export const GatewaySchema = z
       .string()
       .min(16, 'an admin token needs at least 16 characters; generate one with `openssl rand -hex 24`')
       .optional()
-      .describe('Bearer token of the admin API (/admin/…); write ${POLICYLAYER_ADMIN_TOKEN} to keep it out of the file. No token, no admin API'),
+      .describe('Bearer token of the admin API (/admin/…), role admin, named `admin`; write ${POLICYLAYER_ADMIN_TOKEN} to keep it out of the file. No admin token at all, no admin API'),
+    admin_tokens: AdminTokensSchema.optional(),
     audit: z
       .string()
       .regex(AUDIT_URL, 'expected sqlite:PATH, postgres://…, jsonl:PATH, stdout or off')

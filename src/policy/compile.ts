@@ -5,7 +5,8 @@ import { RESTRICTIVENESS, type Decision } from './decision.js';
 import { compileLimits, type CompiledLimit } from './limits.js';
 import { folds, globToRegExp, isGlob, literalLength, skeletonGlob } from './names.js';
 import type { CatalogLookup } from '../catalog/view.js';
-import { catalogDecider } from './catalog-rules.js';
+import { catalogDecider, type CatalogDecider } from './catalog-rules.js';
+import { agentTables, type TableRule } from './agent-rules.js';
 import { bindFolded, combine } from './combine.js';
 
 interface PatternRule {
@@ -27,11 +28,23 @@ interface Readings {
 
 export interface ServerPolicy {
   readonly server: string;
-  /** The decision for a `tools/call` of `tool` (the name exactly as the client sent it). */
+  /**
+   * The decision for a `tools/call` of `tool` (the name exactly as the client sent it) by `agent` (the identity's
+   * agent; omitted: `anonymous`, the agent of a caller without credentials).
+   */
+  decide(tool: string, agent?: string): Decision;
+  /** Whether `tools/list` may show the tool to `agent`. */
+  isVisible(tool: string, agent?: string): boolean;
+}
+
+/** One agent's reading of a server's rules. */
+interface View {
   decide(tool: string): Decision;
-  /** Whether `tools/list` may show the tool. */
   isVisible(tool: string): boolean;
 }
+
+/** The agent of a caller without credentials (auth off or optional), as the proxy's identities name it. */
+const NO_AGENT = 'anonymous';
 
 export interface Policy {
   readonly config: Config;
@@ -72,22 +85,37 @@ export function ruleDecision(path: string, input: RuleInput, shared: readonly Co
 function compileServer(server: string, cfg: ServerConfig, gatewayLimits: readonly CompiledLimit[], catalog?: CatalogLookup): ServerPolicy {
   // Limits every allowed call of this server must also fit in: the server's all_tools, then the gateway's.
   const shared = [...compileLimits(`servers.${server}.all_tools`, cfg.all_tools), ...gatewayLimits];
+  const askClient = cfg.approval_via === 'client';
+  const compileRule = (path: string, rule: RuleInput) => ruleDecision(path, rule, shared, askClient);
+  // by_risk: the fallback is decided per tool from the catalogue (see catalog-rules.ts); this one marks "no rule".
+  const fallback = compileRule(`servers.${server}.default`, cfg.default === 'by_risk' ? 'allow' : cfg.default);
+  const byCatalog = catalogDecider(server, cfg, catalog, compileRule);
+  const hides = cfg.hide.map((key, i): [string, Decision] => [key, { action: 'hide', rule: `servers.${server}.hide[${i}]` }]);
+  const view = (table: readonly TableRule[]) =>
+    compileView([...table.map((r): [string, Decision] => [r.key, compileRule(r.path, r.rule)]), ...hides], fallback, byCatalog);
+  // One view per agent some rule names, one for everyone else: the agents a view exists for are bounded by the file,
+  // and an agent named nowhere (whatever its credential says) shares the last one, with its cache.
+  const tables = agentTables(server, cfg.tools);
+  const views = new Map([...tables.byAgent].map(([agent, table]) => [agent, view(table)]));
+  const others = view(tables.others);
+  const of = (agent: string) => views.get(agent) ?? others;
+  return { server, decide: (tool, agent = NO_AGENT) => of(agent).decide(tool), isVisible: (tool, agent = NO_AGENT) => of(agent).isVisible(tool) };
+}
+
+/** What one agent's rules decide: exact names, then the most specific glob, then the default; folded names bind. */
+function compileView(rules: readonly [string, Decision][], fallback: Decision, byCatalog: CatalogDecider | undefined): View {
   // Exact keys: the rules of one key combined (a name both ruled and hidden is hidden).
   const exact = new Map<string, Decision>();
   const patterns: PatternRule[] = [];
   let order = 0;
-
-  const add = (key: string, decision: Decision): void => {
+  for (const [key, decision] of rules) {
     if (isGlob(key)) {
       patterns.push({ decision, order: order++, regex: globToRegExp(key), skeletonRegex: skeletonGlob(key), specificity: literalLength(key) });
     } else {
       const prior = exact.get(key);
       exact.set(key, prior ? combine(prior, decision, true) : decision);
     }
-  };
-  const askClient = cfg.approval_via === 'client';
-  for (const [key, input] of Object.entries(cfg.tools)) add(key, ruleDecision(`servers.${server}.tools.${key}`, input, shared, askClient));
-  cfg.hide.forEach((key, i) => add(key, { action: 'hide', rule: `servers.${server}.hide[${i}]` }));
+  }
   // Most specific pattern first; on a tie the more restrictive, then the earlier in the file.
   patterns.sort(
     (a, b) =>
@@ -107,8 +135,6 @@ function compileServer(server: string, cfg: ServerConfig, gatewayLimits: readonl
   const combined = (decisions: (Decision | undefined)[]): Decision | undefined =>
     decisions.reduce<Decision | undefined>((acc, d) => (acc && d ? combine(acc, d) : (acc ?? d)), undefined);
   for (const [key, d] of exact) exact.set(key, bindFolded(d, combined(folds(key).map((f) => byFold.get(f)))!, true));
-  // by_risk: the fallback is decided per tool from the catalogue (see catalog-rules.ts); this one marks "no rule".
-  const fallback = ruleDecision(`servers.${server}.default`, cfg.default === 'by_risk' ? 'allow' : cfg.default, shared, askClient);
   const cache = new Map<string, Readings>();
 
   const read = (tool: string): Readings => {
@@ -132,13 +158,12 @@ function compileServer(server: string, cfg: ServerConfig, gatewayLimits: readonl
     return r;
   };
   const decide = (tool: string): Decision => readings(tool).bound;
-  const byCatalog = catalogDecider(server, cfg, catalog, (path, rule) => ruleDecision(path, rule, shared, askClient));
-  if (!byCatalog) return { server, decide, isVisible: (tool) => decide(tool).action !== 'hide' };
+  if (!byCatalog) return { decide, isVisible: (tool) => decide(tool).action !== 'hide' };
   // The catalogue decides the name as written (by_risk for an unnamed tool, pins); the folded rule binds the result.
   const decideWithCatalog = (tool: string): Decision => {
     const { named, folded } = readings(tool);
     const d = byCatalog.decide(tool, named, fallback);
     return folded ? bindFolded(d, folded) : d;
   };
-  return { server, decide: decideWithCatalog, isVisible: (tool) => decideWithCatalog(tool).action !== 'hide' && byCatalog.isVisible(tool) };
+  return { decide: decideWithCatalog, isVisible: (tool) => decideWithCatalog(tool).action !== 'hide' && byCatalog.isVisible(tool) };
 }

@@ -151,7 +151,7 @@ export function createLimiter(config: () => Config, log: Logger, metrics?: Pick<
 }
 
 function usesLimits(config: Config): boolean {
-  const rules = Object.values(config.servers).flatMap((s) => [s.all_tools, ...Object.values(s.tools).filter((r) => typeof r !== 'string')]);
+  const rules = Object.values(config.servers).flatMap((s) => [s.all_tools, ...Object.values(s.tools).flat().filter((r) => typeof r !== 'string')]);
   return [config.gateway.all_tools, ...rules].some((r) => r !== undefined && (r.rate_limit !== undefined || r.quota !== undefined));
 }
 

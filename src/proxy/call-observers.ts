@@ -57,8 +57,9 @@ export function observeVerdict(o: CallObservers | undefined, verdict: Verdict, c
   const tool = verdict.tool;
   const forwarded = verdict.kind === 'forward';
   const params = (forwarded ? verdict.message.params : verdict.params) as { arguments?: unknown } | undefined;
-  o.metrics?.callDecided(ctx.server, tool?.name, decision, (decidedAt - startedAt) / 1000);
-  const spans = tool ? startCallSpans(ctx.server, tool.name, metaCarrier(params) ?? ctx.trace, startedAt) : undefined;
+  const labels = { server: ctx.server, tool: tool?.name, agent: ctx.agent };
+  o.metrics?.callDecided(labels, decision, (decidedAt - startedAt) / 1000);
+  const spans = tool ? startCallSpans(ctx.server, tool.name, ctx.agent, metaCarrier(params) ?? ctx.trace, startedAt) : undefined;
   spans?.decided(decision, tool?.decision.rule, forwarded);
   const recorded = o.audit?.record({
     kind: 'call',
@@ -84,7 +85,7 @@ export function observeVerdict(o: CallObservers | undefined, verdict: Verdict, c
       done = true;
       const upstreamMs = performance.now() - decidedAt;
       const outcome = OUTCOME[end];
-      o.metrics?.callEnded(ctx.server, tool?.name, outcome, upstreamMs / 1000);
+      o.metrics?.callEnded(labels, outcome, upstreamMs / 1000);
       spans?.ended(outcome);
       if (!recorded) return;
       o.audit!.record({

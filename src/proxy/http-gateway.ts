@@ -74,8 +74,8 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
   const limiter = createLimiter(() => live.current().config, log, metrics);
   const approvalEvents = createApprovalEvents((err) => log.warn(`an approval listener failed: ${err.message}`));
   const gatekeeper = createGatekeeper({ state: () => ({ url: gw().state, prefix: gw().state_prefix }), log, redaction: () => live.current().config.audit, onRequested: (r) => approvalEvents.emit('requested', r) });
-  const admin = createAdminApi({ token: () => gw().admin_token, audit: () => audit?.sink, metrics: metrics.registry, approvals: gatekeeper.store, approvalEvents });
-  const links = createApprovalLinks({ store: gatekeeper.store, secret: () => gw().approvals?.webhook?.secret });
+  const admin = createAdminApi({ gateway: () => gw(), audit, metrics: metrics.registry, approvals: gatekeeper.store, approvalEvents, log });
+  const links = createApprovalLinks({ store: gatekeeper.store, secret: () => gw().approvals?.webhook?.secret, audit, log });
   const webhook = startWebhook({ config: () => gw().approvals?.webhook, events: approvalEvents, listenUrl: () => url, log });
   metrics.gauge('approvals_held', () => gatekeeper.held());
   limiter.prepare();
@@ -174,7 +174,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
         upstreamSession: s.upstreamSession,
         sessionHeader: () => sid,
         replyToId: requestId(verdict.message),
-        ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name), seen: toolsSeen(name) } }),
+        ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name), agent: who.agent, seen: toolsSeen(name) } }),
       });
       return;
     }
@@ -227,7 +227,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
         openMessageSession(name, { ...cfg, transport: 'sse' }, slot, who).handlePost(req, res, raw, headers);
         return true;
       },
-      ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name), seen: toolsSeen(name) } }),
+      ...(verdict.listId !== undefined && { filter: { policy: () => serverPolicy(live, name), agent: who.agent, seen: toolsSeen(name) } }),
     });
   }
 
@@ -268,7 +268,7 @@ export async function startHttpGateway(live: LivePolicy, log: Logger): Promise<H
     }
     await pipeRequest(pipeTarget(cfg), req, res, {
       method,
-      filterStream: { policy: () => serverPolicy(live, name), seen: toolsSeen(name), onToolsChanged: s?.refresher && (() => s.refresher!.refresh()) },
+      filterStream: { policy: () => serverPolicy(live, name), agent: who.agent, seen: toolsSeen(name), onToolsChanged: s?.refresher && (() => s.refresher!.refresh()) },
       ...(s && { upstreamSession: s.upstreamSession, sessionHeader: () => s.id }),
     });
   }

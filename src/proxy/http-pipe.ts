@@ -56,6 +56,8 @@ export function upstreamHeaders(target: PipeTarget, req: IncomingMessage, upstre
 /** How tool lists in an answer are filtered, and who else looks at them. */
 export interface ToolListFilter {
   policy: () => ServerPolicy;
+  /** The agent the answer goes to: the tools hidden from it are removed. */
+  agent: string;
   seen?: ToolsSeen | undefined;
   /** Told when the stream carries notifications/tools/list_changed. */
   onToolsChanged?: (() => void) | undefined;
@@ -126,10 +128,10 @@ export function pipeRequest(
       // carries them in the same write.
       if (stream) res.flushHeaders();
       if (opts.filterStream && stream) {
-        const { policy, seen, onToolsChanged } = opts.filterStream;
+        const { policy, agent, seen, onToolsChanged } = opts.filterStream;
         const parser = createSseParser((e) => {
           if (onToolsChanged && e.event === 'message' && announcesToolsChanged(e.data)) onToolsChanged();
-          const data = filterToolsInFrame(e.data, policy(), seen);
+          const data = filterToolsInFrame(e.data, policy(), agent, seen);
           if (data !== null) res.write(sseEvent(data, e.id, e.event));
         });
         upRes.on('data', (c: Buffer) => parser.push(c));
@@ -160,7 +162,7 @@ export function pipeRequest(
  * tools/list answers are buffered (JSON or SSE), parsed whatever their bytes, filtered by the policy and sent; an
  * answer that cannot be read becomes an error (a lenient client might still find hidden tools in it).
  */
-function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<string, string>, { policy, seen }: ToolListFilter, id: JsonRpcId | undefined): void {
+function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<string, string>, { policy, agent, seen }: ToolListFilter, id: JsonRpcId | undefined): void {
   const chunks: Buffer[] = [];
   upRes.on('data', (c: Buffer) => chunks.push(c));
   upRes.on('end', () => {
@@ -169,7 +171,7 @@ function filterInto(upRes: IncomingMessage, res: ServerResponse, out: Record<str
       // An event without data (a resumption point SDK servers send first) carries nothing to read.
       if (data.trim() === '') return data;
       try {
-        return toolsListFrame(data, JSON.parse(data), policy(), seen);
+        return toolsListFrame(data, JSON.parse(data), policy(), agent, seen);
       } catch {
         return JSON.stringify(errorResponse(id ?? null, RpcCode.UPSTREAM_UNAVAILABLE, 'the server answered tools/list with something that is not JSON'));
       }

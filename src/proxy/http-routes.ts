@@ -71,12 +71,14 @@ export function createRequestHandler(routes: Routes, log: Logger): RequestListen
     const serve = servedBy(req.method, m.sub);
     if (!serve) return sendRpcError(res, 405, RpcCode.INVALID_REQUEST, `Method ${req.method} not allowed on ${shown(path)}`);
     // Nothing of an MCP path is served before the caller is known and granted this server.
-    return routes.auth.authorize(req, res, m.name).then((who) => {
+    const dispatch = (who: AgentIdentity | undefined): Promise<void> | void => {
       if (!who) return;
       if (serve === 'post') return routes.mcp.post(req, res, m.name, cfg, m.sub, who);
       if (serve === 'legacy') return routes.mcp.legacyStream(req, res, m.name, cfg, who);
       return routes.mcp.getOrDelete(req, res, m.name, cfg, who);
-    });
+    };
+    const who = routes.auth.authorize(req, res, m.name);
+    return who instanceof Promise ? who.then(dispatch) : dispatch(who);
   };
 
   return (req, res) => {

@@ -58,11 +58,13 @@ const GOVERNED_SKELETONS = new Set(
 );
 const NAME_SOURCE: Record<string, string> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
 
+/** `agent`: the caller's agent, whose rules decide (omitted: `anonymous`, as for a caller without credentials). */
 export function inspectClientFrame(
   raw: string,
   server: string,
   policy: ServerPolicy,
   headers?: StandardHeaders,
+  agent?: string,
 ): Verdict {
   let parsed: unknown;
   try {
@@ -111,7 +113,7 @@ export function inspectClientFrame(
   if (typeof name !== 'string') {
     return answer(errorResponse(id, RpcCode.INVALID_PARAMS, 'Invalid params: tools/call needs params.name (a string)'));
   }
-  const decision = policy.decide(name);
+  const decision = policy.decide(name, agent);
   const tool = { name, decision };
   const action = decision.action;
   switch (action) {

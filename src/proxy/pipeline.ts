@@ -166,7 +166,7 @@ export function createCallPipeline(opts: PipelineOptions): CallPipeline {
 
       const decideNow = (raw: string, headers: StandardHeaders | undefined, call: CallOptions | undefined): Verdict | Promise<Verdict> => {
         const startedAt = watching ? performance.now() : 0;
-        const verdict = inspectClientFrame(raw, server, policy(), headers);
+        const verdict = inspectClientFrame(raw, server, policy(), headers, identity.agent);
         if (verdict.kind !== 'forward') {
           if (watching) observeVerdict(observers, verdict, context(headers), startedAt);
           return verdict;

@@ -115,7 +115,7 @@ export function createRelay(opts: RelayOptions): Relay {
     calls.answered(message);
     const id = (message as { id?: unknown } | null)?.id;
     if (typeof id === 'string' || typeof id === 'number') lists.delete(idKey(id));
-    const out = toolsListFrame(raw, message, policy(), toolsSeen);
+    const out = toolsListFrame(raw, message, policy(), identity.agent, toolsSeen);
     if (out === raw) client.send(raw, message);
     else client.send(out);
   };

@@ -4,8 +4,11 @@ import type { ServerPolicy } from '../policy/compile.js';
 /** Told about every tool list passing through (before hidden tools are removed), e.g. to notice changed definitions. */
 export type ToolsSeen = (tools: readonly unknown[], lastPage: boolean) => void;
 
-/** The message without its hidden tools, or null when it carries no tool list or nothing was hidden. */
-export function filterToolsListResponse(message: unknown, policy: ServerPolicy, seen?: ToolsSeen): Record<string, unknown> | null {
+/**
+ * The message without the tools hidden from `agent` (rules may hide a tool from one agent and show it to another), or
+ * null when it carries no tool list or nothing was hidden.
+ */
+export function filterToolsListResponse(message: unknown, policy: ServerPolicy, agent: string, seen?: ToolsSeen): Record<string, unknown> | null {
   const tools = toolsOf(message);
   if (!tools) return null;
   const result = (message as { result: Record<string, unknown> }).result;
@@ -13,7 +16,7 @@ export function filterToolsListResponse(message: unknown, policy: ServerPolicy, 
   const visible = tools.filter((t: unknown) => {
     const name = typeof t === 'object' && t !== null ? (t as { name?: unknown }).name : undefined;
     // A tool without a usable name cannot be governed by name: it is not shown.
-    return typeof name === 'string' && policy.isVisible(name);
+    return typeof name === 'string' && policy.isVisible(name, agent);
   });
   if (visible.length === tools.length) return null;
   return { ...(message as Record<string, unknown>), result: { ...result, tools: visible } };
@@ -40,8 +43,8 @@ export function mayCarryTools(raw: string): boolean {
  * tool list whose bytes a client could read another way (escapes, a repeated key), so the client reads exactly
  * the list that was filtered; else the original bytes.
  */
-export function toolsListFrame(raw: string, message: unknown, policy: ServerPolicy, seen?: ToolsSeen): string {
-  const filtered = filterToolsListResponse(message, policy, seen);
+export function toolsListFrame(raw: string, message: unknown, policy: ServerPolicy, agent: string, seen?: ToolsSeen): string {
+  const filtered = filterToolsListResponse(message, policy, agent, seen);
   if (filtered) return JSON.stringify(filtered);
   if (toolsOf(message) && !readOneWay(raw)) return JSON.stringify(message);
   return raw;
@@ -59,7 +62,7 @@ function readOneWay(raw: string): boolean {
  * returned as they are, unparsed; one that might but cannot be parsed is dropped (null), since a lenient client
  * could still read a list out of it.
  */
-export function filterToolsInFrame(raw: string, policy: ServerPolicy, seen?: ToolsSeen): string | null {
+export function filterToolsInFrame(raw: string, policy: ServerPolicy, agent: string, seen?: ToolsSeen): string | null {
   if (!mayCarryTools(raw)) return raw;
   let message: unknown;
   try {
@@ -67,5 +70,5 @@ export function filterToolsInFrame(raw: string, policy: ServerPolicy, seen?: Too
   } catch {
     return null;
   }
-  return toolsListFrame(raw, message, policy, seen);
+  return toolsListFrame(raw, message, policy, agent, seen);
 }

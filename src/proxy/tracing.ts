@@ -35,12 +35,12 @@ export interface CallSpans {
 const toEpochMs = (perfMs: number): number => performance.timeOrigin + perfMs;
 
 /** Spans for one tools/call: `tools/call NAME` (server kind) with `policy.decide` and `upstream` children. */
-export function startCallSpans(server: string, tool: string, carrier: TraceCarrier | undefined, startedAt: number): CallSpans | undefined {
+export function startCallSpans(server: string, tool: string, agent: string, carrier: TraceCarrier | undefined, startedAt: number): CallSpans | undefined {
   if (!tracing()) return undefined;
   const parent: Context = carrier?.traceparent ? propagation.extract(context.active(), carrier, getter) : context.active();
   const call = tracer.startSpan(
     `tools/call ${tool}`,
-    { kind: SpanKind.SERVER, startTime: toEpochMs(startedAt), attributes: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': tool, 'policylayer.server': server } },
+    { kind: SpanKind.SERVER, startTime: toEpochMs(startedAt), attributes: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': tool, 'policylayer.server': server, 'policylayer.agent': agent } },
     parent,
   );
   if (!call.isRecording()) return undefined;

@@ -214,14 +214,14 @@ describe('admin API and /metrics', { concurrency: false }, () => {
     const m = await request(r.base, '/metrics', bearer(TOKEN));
     assert.equal(m.status, 200, m.text);
     const samples = parsePrometheus(m.text);
-    const calls = (tool: string, decision: string) => value(samples, 'policylayer_tool_calls_total', { server: 's', tool, decision });
+    const calls = (tool: string, decision: string) => value(samples, 'policylayer_tool_calls_total', { server: 's', tool, agent: 'anonymous', decision });
     assert.equal(calls('echo', 'allowed'), 2);
     assert.equal(calls('whoami', 'allowed'), 1);
     assert.equal(calls('delete_file', 'denied'), 1);
     assert.equal(calls('delete_file', 'allowed'), 0);
     const total = select(samples, 'policylayer_tool_calls_total').reduce((sum, s) => sum + s.value, 0);
     assert.equal(total, 4, 'no other calls were counted');
-    assert.equal(value(samples, 'policylayer_tool_call_results_total', { server: 's', tool: 'echo', outcome: 'ok' }), 2);
+    assert.equal(value(samples, 'policylayer_tool_call_results_total', { server: 's', tool: 'echo', agent: 'anonymous', outcome: 'ok' }), 2);
     assert.equal(value(samples, 'policylayer_decision_duration_seconds_count', { server: 's' }), 4, 'one decision latency per decided call');
     assert.equal(value(samples, 'policylayer_decision_duration_seconds_bucket', { server: 's', le: '+Inf' }), 4);
     assert.equal(value(samples, 'policylayer_upstream_duration_seconds_count', { server: 's' }), 3, 'one upstream latency per forwarded call');

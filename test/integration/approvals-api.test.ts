@@ -122,7 +122,7 @@ describe('approvals through the admin API', { concurrency: false }, () => {
     const approved = await api(r, 'POST', `/admin/approvals/${pending.id}/approve`, { by: 'alice', reason: 'invoice 7' });
     assert.equal(approved.status, 200, approved.text);
     assert.equal(json(approved).status, 'approved');
-    assert.deepEqual({ ...json(approved).decided, at: 0 }, { at: 0, by: 'alice', via: 'api', reason: 'invoice 7' });
+    assert.deepEqual({ ...json(approved).decided, at: 0 }, { at: 0, by: 'admin:alice', via: 'api', reason: 'invoice 7' });
     const result = await call;
     assert.equal(result.isError, undefined, text(result));
     assert.match(text(result), /paid 42/);
@@ -130,7 +130,7 @@ describe('approvals through the admin API', { concurrency: false }, () => {
 
     const again = await api(r, 'POST', `/admin/approvals/${pending.id}/deny`, { by: 'bob', reason: 'too late' });
     assert.equal(again.status, 409, again.text);
-    assert.match(String(json(again).error), /already approved \(by alice via api at \d{4}-.*: invoice 7\)/);
+    assert.match(String(json(again).error), /already approved \(by admin:alice via api at \d{4}-.*: invoice 7\)/);
     assert.equal(json(again).record.status, 'approved');
     assert.equal((await api(r, 'POST', `/admin/approvals/${pending.id}/approve`, {})).status, 409);
 
@@ -138,7 +138,7 @@ describe('approvals through the admin API', { concurrency: false }, () => {
     const mine = stream.events.filter((e) => e.data.id === pending.id).map((e) => [e.event, e.data.status, e.data.decided?.by]);
     assert.deepEqual(mine, [
       ['requested', 'pending', undefined],
-      ['decided', 'approved', 'alice'],
+      ['decided', 'approved', 'admin:alice'],
     ]);
     assert.deepEqual(stream.events.find((e) => e.data.id === pending.id)?.data.args, { amount: 42, to: 'acme' });
 
@@ -178,10 +178,10 @@ describe('approvals through the admin API', { concurrency: false }, () => {
     const result = await call;
     assert.equal(result.isError, true);
     assert.match(text(result), /^\[POLICY DENIED\]/);
-    assert.match(text(result), /denied by bob via api: over the monthly budget/);
+    assert.match(text(result), /denied by admin:bob via api: over the monthly budget/);
     const late = await api(r, 'POST', `${route}/approve`, { by: 'carol' });
     assert.equal(late.status, 409);
-    assert.match(String(json(late).error), /already denied \(by bob via api/);
+    assert.match(String(json(late).error), /already denied \(by admin:bob via api/);
     assert.equal(receivedArgs(r.record, 'pay').length, 0);
   });
 

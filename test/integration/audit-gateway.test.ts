@@ -188,9 +188,9 @@ for (const via of ['start → stdio', 'start → http'] as Via[]) {
       const res = await fetch(`${r.base}/metrics`);
       assert.equal(res.status, 200);
       const text = await res.text();
-      assert.match(text, /policylayer_tool_calls_total\{server="s",tool="echo",decision="allowed"\} 1\b/);
-      assert.match(text, /policylayer_tool_calls_total\{server="s",tool="delete_file",decision="denied"\} 1\b/);
-      assert.match(text, /policylayer_tool_call_results_total\{server="s",tool="echo",outcome="ok"\} 1\b/);
+      assert.match(text, /policylayer_tool_calls_total\{server="s",tool="echo",agent="anonymous",decision="allowed"\} 1\b/);
+      assert.match(text, /policylayer_tool_calls_total\{server="s",tool="delete_file",agent="anonymous",decision="denied"\} 1\b/);
+      assert.match(text, /policylayer_tool_call_results_total\{server="s",tool="echo",agent="anonymous",outcome="ok"\} 1\b/);
       assert.match(text, /policylayer_policy_reloads_total\{result="ok"\} 1\b/);
       assert.match(text, /policylayer_policy_reloads_total\{result="rejected"\} 1\b/);
       assert.match(text, /policylayer_decision_duration_seconds_count\{server="s"\} 2\b/);

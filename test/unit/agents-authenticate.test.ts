@@ -88,3 +88,16 @@ describe('gateway identity step', () => {
     assert.ok(!later.ok && !later.unavailable, 'agents were known to exist: credentials stay required');
   });
 });
+
+test('a credential verified a moment ago is taken at once (no promise, no second check); after 1 s it is checked again', async () => {
+  let clock = 0;
+  const { auth, seen } = rig({ mode: 'required', now: () => clock });
+  assert.ok((await auth.identify('Bearer plg_good')).ok);
+  const again = auth.identify('Bearer plg_good');
+  assert.ok(!(again instanceof Promise) && again.ok, 'answered from memory');
+  clock += 1001;
+  assert.ok((await auth.identify('Bearer plg_good')).ok);
+  assert.deepEqual(seen, ['token:plg_good', 'token:plg_good']);
+  assert.ok((await auth.identify('Bearer plg_bad')).ok === false && (await auth.identify('Bearer plg_bad')).ok === false);
+  assert.equal(seen.filter((s) => s === 'token:plg_bad').length, 2, 'a refusal is not remembered: a token added a moment later works');
+});

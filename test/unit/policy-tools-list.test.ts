@@ -25,7 +25,7 @@ describe('filterToolsListResponse', () => {
   test('removes hidden tools, keeps denied ones, and keeps every other field of the result', () => {
     const msg = { ...page(1, ['echo', 'secret_tool', 'drop_db', 'debug_dump']), extra: 1 };
     (msg.result as Record<string, unknown>)._meta = { k: 'v' };
-    const out = filterToolsListResponse(msg, policy);
+    const out = filterToolsListResponse(msg, policy, 'anonymous');
     assert.ok(out);
     assert.deepEqual(namesOf(out), ['echo', 'drop_db']);
     assert.deepEqual((out.result as Record<string, unknown>)._meta, { k: 'v' });
@@ -34,30 +34,30 @@ describe('filterToolsListResponse', () => {
   });
 
   test('a page with nextCursor is filtered too, and the cursor is kept', () => {
-    const out = filterToolsListResponse(page(2, ['a', 'secret_tool'], 'page-3'), policy);
+    const out = filterToolsListResponse(page(2, ['a', 'secret_tool'], 'page-3'), policy, 'anonymous');
     assert.ok(out);
     assert.deepEqual(namesOf(out), ['a']);
     assert.equal((out.result as { nextCursor?: string }).nextCursor, 'page-3');
   });
 
   test('a look-alike of a hidden name declared by the server is hidden as well', () => {
-    const out = filterToolsListResponse(page(1, ['Secret_Tool', 'secret_\u200Btool', 'ok']), policy);
+    const out = filterToolsListResponse(page(1, ['Secret_Tool', 'secret_\u200Btool', 'ok']), policy, 'anonymous');
     assert.deepEqual(namesOf(out), ['ok']);
   });
 
   test('a tool without a name string is dropped', () => {
-    const out = filterToolsListResponse({ jsonrpc: '2.0', id: 1, result: { tools: [tool('ok'), tool(42), tool(null), {}, null, 'echo', tool(['x'])] } }, policy);
+    const out = filterToolsListResponse({ jsonrpc: '2.0', id: 1, result: { tools: [tool('ok'), tool(42), tool(null), {}, null, 'echo', tool(['x'])] } }, policy, 'anonymous');
     assert.deepEqual(namesOf(out), ['ok']);
   });
 
   test('returns null when nothing changes, so the original bytes are forwarded', () => {
-    assert.equal(filterToolsListResponse(page(1, ['echo', 'drop_db']), policy), null);
-    assert.equal(filterToolsListResponse({ jsonrpc: '2.0', id: 1, result: {} }, policy), null);
-    assert.equal(filterToolsListResponse({ jsonrpc: '2.0', id: 1, error: { code: 1, message: 'x' } }, policy), null);
+    assert.equal(filterToolsListResponse(page(1, ['echo', 'drop_db']), policy, 'anonymous'), null);
+    assert.equal(filterToolsListResponse({ jsonrpc: '2.0', id: 1, result: {} }, policy, 'anonymous'), null);
+    assert.equal(filterToolsListResponse({ jsonrpc: '2.0', id: 1, error: { code: 1, message: 'x' } }, policy, 'anonymous'), null);
   });
 
   test('an empty page stays an empty page', () => {
-    const out = filterToolsListResponse(page(1, ['secret_tool'], 'next'), policy);
+    const out = filterToolsListResponse(page(1, ['secret_tool'], 'next'), policy, 'anonymous');
     assert.deepEqual(namesOf(out), []);
     assert.equal((out!.result as { nextCursor?: string }).nextCursor, 'next');
   });
@@ -133,7 +133,7 @@ describe('filterToolsInFrame: no tool list escapes the filter, whatever its byte
 
   test('a list whose key is written with an escape is read, filtered, and seen by the catalogue', () => {
     const seen: unknown[][] = [];
-    const out = filterToolsInFrame(escapedKey(['echo', 'secret_tool']), policy, (tools) => void seen.push([...tools]));
+    const out = filterToolsInFrame(escapedKey(['echo', 'secret_tool']), policy, 'anonymous', (tools) => void seen.push([...tools]));
     assert.ok(out !== null);
     assert.deepEqual(namesOf(JSON.parse(out)), ['echo']);
     assert.deepEqual(seen.map((tools) => tools.map((t) => (t as { name: string }).name)), [['echo', 'secret_tool']]);
@@ -141,15 +141,15 @@ describe('filterToolsInFrame: no tool list escapes the filter, whatever its byte
 
   test('a list with nothing to hide but bytes a client could read another way is re-serialised', () => {
     const twice = '{"jsonrpc":"2.0","id":8,"result":{"tools":[{"name":"secret_tool"}],"tools":[{"name":"echo"}]}}';
-    const out = filterToolsInFrame(twice, policy);
+    const out = filterToolsInFrame(twice, policy, 'anonymous');
     assert.equal(out, JSON.stringify(JSON.parse(twice)), 'the client reads the one list the gateway read');
     const escaped = escapedKey(['echo']);
-    assert.equal(filterToolsInFrame(escaped, policy), JSON.stringify(JSON.parse(escaped)));
+    assert.equal(filterToolsInFrame(escaped, policy, 'anonymous'), JSON.stringify(JSON.parse(escaped)));
   });
 
   test('frames that cannot hold a list pass as they are; one that might but is not JSON is dropped', () => {
     const plain = '{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"hi"}]}}';
-    assert.equal(filterToolsInFrame(plain, policy), plain);
-    assert.equal(filterToolsInFrame('{"result":{"tool\\u0073":[{"name":"secret_tool"}],}}', policy), null);
+    assert.equal(filterToolsInFrame(plain, policy, 'anonymous'), plain);
+    assert.equal(filterToolsInFrame('{"result":{"tool\\u0073":[{"name":"secret_tool"}],}}', policy, 'anonymous'), null);
   });
 });

@@ -24,6 +24,8 @@ const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const CLIENT_SPAN_ID = 'b7ad6b7169203331';
 const TRACEPARENT = `00-${TRACE_ID}-${CLIENT_SPAN_ID}-01`;
 const TRACEPARENT_FORMAT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
+/** The agent the relay's session belongs to (what authentication proved). */
+const AGENT = 'support-bot';
 
 type Message = Record<string, any>;
 
@@ -58,7 +60,14 @@ function relayRig(): Rig {
   const toServer: string[] = [];
   agent.onmessage = (raw) => void toAgent.push(JSON.parse(raw) as Message);
   server.onmessage = (raw) => void toServer.push(raw);
-  const relay = createRelay({ server: 's', policy: () => policy, client: gatewayClient, upstream: gatewayUpstream, observers: { metrics: createGatewayMetrics() } });
+  const relay = createRelay({
+    server: 's',
+    policy: () => policy,
+    client: gatewayClient,
+    upstream: gatewayUpstream,
+    observers: { metrics: createGatewayMetrics() },
+    identity: { session: 'support-bot:1', agent: AGENT },
+  });
   return { relay, agent, toAgent, server, toServer };
 }
 
@@ -138,6 +147,7 @@ describe('tracing: with an SDK registered', () => {
     assert.equal(call.attributes['gen_ai.tool.name'], 'echo');
     assert.equal(call.attributes['mcp.method.name'], 'tools/call');
     assert.equal(call.attributes['policylayer.server'], 's');
+    assert.equal(call.attributes['policylayer.agent'], AGENT, 'the call span names the agent');
     assert.equal(call.attributes['policylayer.decision'], 'allowed');
     assert.equal(call.attributes['policylayer.outcome'], 'ok');
     assert.equal(decide.attributes['policylayer.decision'], 'allowed');
@@ -159,6 +169,7 @@ describe('tracing: with an SDK registered', () => {
     assert.equal(call.kind, SpanKind.SERVER);
     isChildOf(decide, call);
     assert.equal(call.attributes['policylayer.decision'], 'denied');
+    assert.equal(call.attributes['policylayer.agent'], AGENT, 'a denial names the agent it refused');
     assert.equal(decide.attributes['policylayer.decision'], 'denied');
     assert.equal(decide.attributes['policylayer.rule'], 'servers.s.tools.delete_file');
   });
