@@ -18,6 +18,7 @@ const token = (label: string) => `plg_${Buffer.from(`test-token-${label}`.padEnd
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const T1 = token('bot1');
 const T2 = token('bot2');
+const T3 = token('remote-bot');
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 const dir = tempDir('pl-agents-');
@@ -31,7 +32,7 @@ before(async () => {
   const config = {
     version: 1,
     gateway: { listen: '127.0.0.1:0', state: `sqlite:${path.join(dir, 'state.db')}`, audit: testAuditLog(dir), admin_token: ADMIN },
-    agents: { bot1: { token_sha256: sha256(T1), servers: ['a'] }, bot2: { token_sha256: sha256(T2), servers: ['a'] } },
+    agents: { bot1: { token_sha256: sha256(T1), servers: ['a'] }, bot2: { token_sha256: sha256(T2), servers: ['a'] }, 'remote-bot': { token_sha256: sha256(T3), servers: ['b'] } },
     servers: {
       a: {
         command: [process.execPath, RECORDER, 'stdio', '--record', records.a],
@@ -73,6 +74,18 @@ describe('credentials', () => {
     await assert.rejects(connectV1(http(endpoint('b'), bearer(T2))));
     assert.deepEqual(received(records.b), [], 'the remote server never saw a request');
   });
+});
+
+test("the client's Authorization never reaches the server", async () => {
+  const conn = await connectV2(http(endpoint('b'), bearer(T3)));
+  try {
+    assert.equal(toolText(await conn.client.callTool({ name: 'echo', arguments: { text: 'remote' } })), 'echo: remote');
+  } finally {
+    await conn.close();
+  }
+  const frames = received(records.b);
+  assert.ok(frames.some((f) => f.raw.includes('"echo"')), 'the call reached the remote server');
+  assert.ok(frames.every((f) => f.headers?.authorization === undefined), JSON.stringify(frames.map((f) => f.headers)));
 });
 
 describe('an agent store that cannot be read', () => {
