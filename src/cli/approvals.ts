@@ -5,7 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { paramsText } from '../approvals/held-call.js';
 import { openApprovalStore } from '../approvals/open.js';
 import { allRecords, type ApprovalDecision, type ApprovalRecord, type ApprovalStore } from '../approvals/store.js';
+import { localIdentity } from '../agents/authenticate.js';
+import { openAdminAuditLog } from '../audit/admin-record.js';
 import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../log.js';
 import { parseVerbArgs, usageError } from './args.js';
 import type { Io } from './limits.js';
 import { formatTable } from './table.js';
@@ -192,21 +196,21 @@ async function watch(store: ApprovalStore, only: Filter, by: string, io: Io): Pr
 }
 
 async function openStore(file: string | undefined, io: Io): Promise<ApprovalStore | undefined> {
-  let state: string;
-  let prefix: string;
+  let config: Config;
   try {
-    ({ state, state_prefix: prefix } = (await loadConfig(file ?? 'policylayer.yaml')).gateway);
+    config = await loadConfig(file ?? 'policylayer.yaml');
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     io.stderr.write(`${err.message}\n`);
     return undefined;
   }
+  const { state, state_prefix: prefix } = config.gateway;
   if (state === 'memory:') {
     io.stderr.write('policylayer: gateway.state is memory:, so approvals live inside the gateway process and no other process can decide them; use sqlite:PATH or redis://host:port\n');
     return undefined;
   }
   try {
-    return await openApprovalStore(state, prefix);
+    return auditDecisions(await openApprovalStore(state, prefix), config, io);
   } catch (err) {
     io.stderr.write(`policylayer: ${(err as Error).message}\n`);
     return undefined;
@@ -249,4 +253,38 @@ function userName(): string {
   } catch {
     return process.env.USER ?? 'unknown';
   }
+}
+
+/**
+ * The store, with every decision this command applies recorded in the audit log as an admin action (who, via
+ * cli). A record that cannot be written is warned about, not waited on: a held call's decision is time-bound.
+ */
+function auditDecisions(store: ApprovalStore, config: Config, io: Io): ApprovalStore {
+  let audit: ReturnType<typeof openAdminAuditLog> | undefined;
+  const actor = localIdentity().agent;
+  const record = async (r: ApprovalRecord, decision: ApprovalDecision): Promise<void> => {
+    audit ??= openAdminAuditLog(config, createLogger());
+    const log = await audit;
+    if (!log.ok) {
+      if (log.why === 'failed') io.stderr.write(`policylayer WARNING: ${log.message}; this decision is NOT IN THE AUDIT LOG\n`);
+      return;
+    }
+    const action = decision.status === 'approved' ? 'approvals.approve' : 'approvals.deny';
+    await log
+      .write({ actor, action, target: `approval ${r.id} (${r.tool} on ${r.server} for ${r.agent})`, via: 'cli', approvalId: r.id, ...(decision.reason !== undefined && { reason: decision.reason }) })
+      .catch((err: Error) => io.stderr.write(`policylayer WARNING: the audit log could not record approval ${r.id}: ${err.message}\n`));
+  };
+  return {
+    ...store,
+    async decide(id, decision, now) {
+      const result = await store.decide(id, decision, now);
+      if (result.ok && result.record && (decision.status === 'approved' || decision.status === 'denied')) await record(result.record, decision);
+      return result;
+    },
+    async close() {
+      const log = await audit;
+      if (log?.ok) await log.close();
+      await store.close();
+    },
+  };
 }

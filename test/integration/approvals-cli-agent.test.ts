@@ -5,7 +5,9 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { createSqliteApprovalStore } from '../../src/approvals/sqlite.js';
 import type { ApprovalRecord, ApprovalStore } from '../../src/approvals/store.js';
+import { localIdentity } from '../../src/agents/authenticate.js';
 import { approvalsCli, listed } from '../helpers/approvals.js';
+import { runCli } from '../helpers/cli-run.js';
 import { tempDir } from '../helpers/gateway.js';
 import { writePolicy } from '../helpers/limits-rig.js';
 import { approvalRecord } from '../unit/approval-store-contract.js';
@@ -81,5 +83,19 @@ describe('approvals CLI: --agent', { concurrency: false }, () => {
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /--agent select calls for --pending/);
     assert.equal((await store.get(made[0]!.id))?.status, 'pending');
+  });
+
+  test('decisions from the CLI are admin records in the audit log: who (the OS user), what, which approval', async (t) => {
+    const { file, made } = await seeded(t);
+    const [first, second] = made;
+    assert.equal((await approvalsCli('approve', first!.id, '-c', file)).code, 0);
+    assert.equal((await approvalsCli('deny', second!.id, '-c', file, '--reason', 'not today')).code, 0);
+    const q = await runCli('audit', 'query', '-c', file, '--kind', 'admin', '--format', 'json');
+    assert.equal(q.code, 0, q.stderr);
+    const rows = JSON.parse(q.stdout) as { agent: string; tool: string; approval_id?: string; reason?: string }[];
+    const me = localIdentity().agent;
+    const of = (id: string) => rows.find((r) => r.approval_id === id);
+    assert.deepEqual([of(first!.id)?.tool, of(first!.id)?.agent], ['approvals.approve', me], q.stdout);
+    assert.deepEqual([of(second!.id)?.tool, of(second!.id)?.agent, of(second!.id)?.reason], ['approvals.deny', me, 'not today'], q.stdout);
   });
 });
