@@ -1,7 +1,5 @@
 // SQLite AgentStore: agent tokens in the state file, shared by every gateway process on the host and by the CLI.
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openStateDatabase } from '../state/sqlite.js';
 import { byCreated, duplicateToken, type AgentStore, type AgentTokenRecord } from './store.js';
 
 const SCHEMA = `
@@ -35,13 +33,7 @@ function recordOf(row: Row): AgentTokenRecord {
 }
 
 export function createSqliteAgentStore(file: string): AgentStore {
-  const where = file === ':memory:' ? file : path.resolve(file);
-  if (file !== ':memory:') mkdirSync(path.dirname(where), { recursive: true });
-  const db = new Database(where);
-  db.pragma('busy_timeout = 5000');
-  if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.exec(SCHEMA);
+  const db = openStateDatabase(file, SCHEMA);
   const COLUMNS = 'id, agent, sha256, servers, created, expires, revoked';
   const st = {
     insert: db.prepare<[string, string, string, string, number, number | null, number | null]>(`INSERT OR IGNORE INTO agent_tokens (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`),

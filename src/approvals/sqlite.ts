@@ -1,8 +1,6 @@
 // SQLite ApprovalStore: approvals in the state file, shared by every gateway process on the host and by the CLI;
 // decisions are exactly once (BEGIN IMMEDIATE) and reach the holding process by polling.
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openStateDatabase } from '../state/sqlite.js';
 import { consumed, decided, DEFAULT_LIST_LIMIT, usable, type ApprovalRecord, type ApprovalStore } from './store.js';
 
 const SCHEMA = `
@@ -26,13 +24,7 @@ CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, created, id);
 const POLL_MS = 200;
 
 export function createSqliteApprovalStore(file: string, opts: { pollMs?: number } = {}): ApprovalStore {
-  const where = file === ':memory:' ? file : path.resolve(file);
-  if (file !== ':memory:') mkdirSync(path.dirname(where), { recursive: true });
-  const db = new Database(where);
-  db.pragma('busy_timeout = 5000');
-  if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.exec(SCHEMA);
+  const db = openStateDatabase(file, SCHEMA);
 
   const st = {
     insert: db.prepare<[string, string, string, number, number | null, string]>(

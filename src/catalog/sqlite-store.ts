@@ -1,8 +1,5 @@
 // SQLite catalogue: one row per (server, tool) in the state file, shared by the gateway and the CLI on one host.
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
-import { initialiseWal } from '../state/sqlite.js';
+import { openStateDatabase } from '../state/sqlite.js';
 import type { CatalogEntry } from './entry.js';
 import type { CatalogStore } from './store.js';
 
@@ -21,12 +18,7 @@ interface Row {
 }
 
 export function createSqliteCatalog(file: string): CatalogStore {
-  const inMemory = file === ':memory:';
-  const where = inMemory ? file : path.resolve(file);
-  if (!inMemory) mkdirSync(path.dirname(where), { recursive: true });
-  const db = new Database(where);
-  db.pragma('busy_timeout = 5000');
-  initialiseWal(db, SCHEMA);
+  const db = openStateDatabase(file, SCHEMA);
 
   const st = {
     servers: db.prepare<[], { server: string }>('SELECT DISTINCT server FROM catalog_tools ORDER BY server'),

@@ -41,13 +41,8 @@ interface Sum {
  * same clock. A reserve() that cannot get the write lock within busyTimeoutMs rejects; the caller applies fail_mode.
  */
 export function createSqliteStore(file: string, opts: StoreOptions, tuning: SqliteStoreTuning = {}): StateStore {
-  const inMemory = file === ':memory:';
-  const where = inMemory ? file : path.resolve(file);
-  if (!inMemory) mkdirSync(path.dirname(where), { recursive: true });
-  const db = new Database(where);
-  // Before anything that takes a lock: several processes may open a new file at the same moment.
-  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(tuning.busyTimeoutMs ?? 5000))}`);
-  initialiseWal(db, SCHEMA);
+  const where = file === ':memory:' ? file : path.resolve(file);
+  const db = openStateDatabase(file, SCHEMA, tuning.busyTimeoutMs);
 
   const st = {
     sum: db.prepare<[string], Sum>('SELECT used, calls FROM sums WHERE key = ?'),
@@ -214,6 +209,21 @@ export function createSqliteStore(file: string, opts: StoreOptions, tuning: Sqli
       setHealth({ ok: false, detail: `sqlite:${where} closed` });
     },
   };
+}
+
+/**
+ * Opens (and creates, with its directory) a SQLite file of gateway.state and its `schema`: the counters, approvals,
+ * agent tokens and catalogue all live in it, opened by several processes at once (gateways, the CLI).
+ */
+export function openStateDatabase(file: string, schema: string, busyTimeoutMs = 5000): Database.Database {
+  const inMemory = file === ':memory:';
+  const where = inMemory ? file : path.resolve(file);
+  if (!inMemory) mkdirSync(path.dirname(where), { recursive: true });
+  const db = new Database(where);
+  // Before anything that takes a lock: several processes may open a new file at the same moment.
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+  initialiseWal(db, schema);
+  return db;
 }
 
 /** WAL lets readers (`policylayer limits`) run beside the writer; setting it and the schema retry while another process does the same. */
