@@ -123,6 +123,15 @@ async function main(): Promise<void> {
     };
   };
 
+  /** `policylayer start` on `policy`, measured at /mcp/echo; with the token, it must first refuse a request without it. */
+  const started = async (key: string, policy: string, echoOverHttp: boolean, token: boolean): Promise<Opened> => {
+    const s = await gateway(key, policy);
+    const url = `${s.match}/mcp/echo`;
+    if (token) await checkAuthRequired(url);
+    const o = await httpSetup(url, s, token ? AUTHORIZATION : undefined);
+    return echoOverHttp ? { ...o, serverPids: () => [echoHttp.child.pid!] } : o;
+  };
+
   const all: Setup[] = [
     { key: 'direct-http', label: 'direct HTTP (echo server)', group: 'baseline', open: () => httpSetup(echoHttp.match, undefined) },
     {
@@ -130,11 +139,7 @@ async function main(): Promise<void> {
       label: 'policylayer start, HTTP→HTTP',
       vs: 'direct-http',
       group: 'policylayer',
-      open: async () => {
-        const s = await gateway('pl-start-http', httpPolicy);
-        const o = await httpSetup(`${s.match}/mcp/echo`, s);
-        return { ...o, serverPids: () => [echoHttp.child.pid!] };
-      },
+      open: () => started('pl-start-http', httpPolicy, true, false),
     },
     {
       key: 'pl-start-http-auth',
@@ -142,12 +147,7 @@ async function main(): Promise<void> {
       vs: 'direct-http',
       authOff: 'pl-start-http',
       group: 'policylayer',
-      open: async () => {
-        const s = await gateway('pl-start-http-auth', httpAuthPolicy);
-        await checkAuthRequired(`${s.match}/mcp/echo`);
-        const o = await httpSetup(`${s.match}/mcp/echo`, s, AUTHORIZATION);
-        return { ...o, serverPids: () => [echoHttp.child.pid!] };
-      },
+      open: () => started('pl-start-http-auth', httpAuthPolicy, true, true),
     },
     {
       key: 'bare-relay',
@@ -166,10 +166,7 @@ async function main(): Promise<void> {
       label: 'policylayer start, HTTP→stdio',
       vs: 'direct-http',
       group: 'policylayer',
-      open: async () => {
-        const s = await gateway('pl-start-stdio', stdioPolicy);
-        return httpSetup(`${s.match}/mcp/echo`, s);
-      },
+      open: () => started('pl-start-stdio', stdioPolicy, false, false),
     },
     {
       key: 'pl-start-stdio-auth',
@@ -177,11 +174,7 @@ async function main(): Promise<void> {
       vs: 'direct-http',
       authOff: 'pl-start-stdio',
       group: 'policylayer',
-      open: async () => {
-        const s = await gateway('pl-start-stdio-auth', stdioAuthPolicy);
-        await checkAuthRequired(`${s.match}/mcp/echo`);
-        return httpSetup(`${s.match}/mcp/echo`, s, AUTHORIZATION);
-      },
+      open: () => started('pl-start-stdio-auth', stdioAuthPolicy, false, true),
     },
     {
       key: 'mcp-proxy',
